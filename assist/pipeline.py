@@ -1,0 +1,395 @@
+"""Drive audio source → VAD per channel → streaming transcriber per channel → events.
+
+``Pipeline(source, model, clock=...)``; iterate :meth:`Pipeline.events` (a generator, in any
+one thread); :meth:`Pipeline.stop` from any thread ends it with a :class:`CallEnd`.
+
+One worker (the thread iterating ``events()``) serves every channel: passes are serialised,
+final passes first, then the channel that has waited longest. Clocks:
+
+- ``realtime``: audio is consumed as the source delivers it (microphone, ``--realtime``
+  file). ``at`` = call audio captured when the event is emitted. A pass always decodes up to
+  the newest audio, so latency stays bounded; if passes cannot keep up, partial passes are
+  spaced out (a ``behind`` notice) until they can (``caught_up``).
+- ``simulated``: the source is read unpaced, but a virtual clock releases audio as real time
+  would, and each pass (and the VAD work) advances it by its measured wall time. Every
+  event's ``at`` is what it would have been in real time on this machine, while the run
+  takes only the compute time. Eval and the benchmarks use this.
+- ``fast``: no pacing and no partial passes: one final pass per turn (long turns in
+  ``max_window`` pieces). ``at`` is the audio read so far; latencies mean nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from assist.audio.base import SAMPLE_RATE, AudioSource, Chunk
+from assist.events import (
+    CallEnd,
+    Event,
+    Notice,
+    Partial,
+    SpeechEnd,
+    SpeechStart,
+    Tick,
+    Word,
+    WordGuess,
+)
+from assist.transcription.base import Decoder
+from assist.transcription.channel import ChannelTranscriber, PassResult
+from assist.vad import StreamingVAD
+
+Clock = Literal["realtime", "simulated", "fast"]
+CLOCKS: tuple[str, ...] = ("realtime", "simulated", "fast")
+
+TICK = 0.25
+SIM_STEP = 0.032  # the virtual clock's idle step: one VAD frame
+
+
+@dataclass
+class PipelineStats:
+    passes: int = 0
+    pass_seconds: list[float] = field(default_factory=list)  # wall time of each pass
+    windows: list[float] = field(default_factory=list)  # audio seconds decoded per pass
+    vad_seconds: float = 0.0
+    audio_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    behind: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        p = np.array(self.pass_seconds or [0.0])
+        return {
+            "passes": self.passes,
+            "pass_mean": float(p.mean()),
+            "pass_p95": float(np.percentile(p, 95)),
+            "window_mean": float(np.mean(self.windows or [0.0])),
+            "vad_seconds": self.vad_seconds,
+            "audio_seconds": self.audio_seconds,
+            "wall_seconds": self.wall_seconds,
+            "behind": self.behind,
+        }
+
+
+def _make_decoder(model: Any) -> Decoder:
+    if hasattr(model, "decode"):
+        return model
+    from assist.transcription.decoder import WindowDecoder
+
+    return WindowDecoder(model)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        source: AudioSource,
+        model: Any = None,
+        *,
+        clock: Clock = "realtime",
+        decoder: Decoder | None = None,
+        vad_options: dict[str, Any] | None = None,
+        channel_options: dict[str, Any] | None = None,
+        behind_after: float = 0.9,
+        sim_time: Literal["wall", "cpu"] = "cpu",
+    ) -> None:
+        if clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {', '.join(CLOCKS)}")
+        if decoder is None:
+            if model is None:
+                from assist.model import load_model
+
+                model = load_model()
+            decoder = _make_decoder(model)
+        self.source = source
+        self.clock = clock
+        self.decoder = decoder
+        self.speakers = tuple(source.speakers)
+        options = {"partial_passes": clock != "fast", **(channel_options or {})}
+        self.channels = [ChannelTranscriber(s, decoder, **options) for s in self.speakers]
+        self.vads = [StreamingVAD(**(vad_options or {})) for _ in self.speakers]
+        self.behind_after = behind_after
+        if sim_time not in ("wall", "cpu"):
+            raise ValueError("sim_time must be 'wall' or 'cpu'")
+        # simulated: what a step costs. "cpu" (process CPU time, the default) ignores other
+        # programs competing for the cores and equals the idle wall time when the model
+        # runs on one thread (the default), so runs are reproducible on a shared machine;
+        # "wall" charges elapsed time.
+        self._cost = time.perf_counter if sim_time == "wall" else time.process_time
+        self.stats = PipelineStats()
+        self._stop = threading.Event()
+        self._ingested = 0  # samples per channel run through VAD and buffers
+        self._next_tick = TICK
+        self._last_partial: dict[str, tuple[WordGuess, ...]] = {}
+        self._staged: list[np.ndarray] = []  # simulated: read but not yet released
+        self._staged_samples = 0
+        self._source_done = False
+        self._behind = False
+        self._base_interval = self.channels[0].interval if self.channels else 0.25
+        self._recent: list[tuple[float, float]] = []  # (at, pass seconds) for the load test
+        # A source that starts partway (FileSource(start=...)) keeps the file's times.
+        offset = int(round(float(getattr(source, "time_offset", 0.0) or 0.0) * SAMPLE_RATE))
+        if offset:
+            self._ingested = offset
+            self._next_tick = (offset // (SAMPLE_RATE // 4) + 1) * TICK
+            for vad, channel in zip(self.vads, self.channels):
+                vad.samples = vad._last_end = offset
+                channel._audio_start = channel._audio_end = offset
+        self._vclock = offset / SAMPLE_RATE
+
+    # -- control ----------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Thread-safe: the generator ends (with CallEnd) after the current step."""
+        self._stop.set()
+
+    @property
+    def captured(self) -> float:
+        return self._ingested / SAMPLE_RATE
+
+    # -- ingest -----------------------------------------------------------------------------
+    def _notices(self, chunk: Chunk, at: float) -> Iterator[Event]:
+        for n in chunk.notices:
+            yield Notice(at=at, kind=n.kind, message=n.message, speaker=n.speaker)
+
+    def _ingest(self, samples: np.ndarray, at: float | None = None) -> Iterator[Event]:
+        """Run samples (n, channels) through VAD and into the buffers; VAD events out."""
+        if samples.shape[0] == 0:
+            return
+        t0 = self._cost()
+        out: list[Event] = []
+        self._ingested += samples.shape[0]
+        stamp = self.captured if at is None else at
+        for i, (vad, channel) in enumerate(zip(self.vads, self.channels)):
+            column = np.ascontiguousarray(samples[:, i])
+            channel.feed(column)
+            for ev in vad.feed(column):
+                out.append(self._vad_event(channel, ev.kind, ev.time, ev.start, stamp))
+        self.stats.vad_seconds += self._cost() - t0
+        yield from self._ticks(stamp)
+        yield from out
+
+    def _vad_event(self, channel: ChannelTranscriber, kind: str, t: float, start: float, at: float) -> Event:
+        if kind == "start":
+            channel.speech_start(t)
+            return SpeechStart(at=at, speaker=channel.speaker, start=round(t, 3))
+        channel.speech_end(t)
+        return SpeechEnd(at=at, speaker=channel.speaker, start=round(start, 3), end=round(t, 3))
+
+    def _flush_vad(self, at: float) -> Iterator[Event]:
+        for vad, channel in zip(self.vads, self.channels):
+            for ev in vad.flush():
+                yield self._vad_event(channel, ev.kind, ev.time, ev.start, at)
+
+    def _ticks(self, at: float) -> Iterator[Event]:
+        while self._next_tick <= at + 1e-9:
+            yield Tick(at=round(self._next_tick, 3))
+            self._next_tick += TICK
+
+    # -- passes -----------------------------------------------------------------------------
+    def _pick(self) -> ChannelTranscriber | None:
+        best, key = None, None
+        for channel in self.channels:
+            due = channel.due()
+            if due is not None and (key is None or due < key):
+                best, key = channel, due
+        return best
+
+    def _run_pass(self, channel: ChannelTranscriber) -> tuple[PassResult | None, float]:
+        t0 = self._cost()
+        result = channel.run_pass()
+        elapsed = self._cost() - t0
+        if result is not None:
+            self.stats.passes += 1
+            self.stats.pass_seconds.append(elapsed)
+            self.stats.windows.append(result.window)
+        return result, elapsed
+
+    def _pass_events(self, channel: ChannelTranscriber, result: PassResult, at: float) -> Iterator[Event]:
+        speaker = channel.speaker
+        for w in result.committed:
+            yield Word(at=at, speaker=speaker, text=w.text, start=w.start, end=w.end,
+                       probability=round(float(w.probability), 3))
+        guess = tuple(WordGuess(w.text, round(w.start, 3), round(min(w.end, at), 3)) for w in result.partial)
+        if guess != self._last_partial.get(speaker, ()):
+            self._last_partial[speaker] = guess
+            yield Partial(at=at, speaker=speaker, words=guess)
+
+    def _load(self, at: float, elapsed: float) -> Iterator[Event]:
+        """realtime/simulated: space partial passes out while passes are too slow.
+
+        A pass always decodes up to the newest audio, so nothing queues up; but when passes
+        take longer than ``behind_after`` seconds (averaged), interim results go stale and
+        the other channel waits: interim passes are then spaced 4× wider (``behind``) until
+        passes are quick again (``caught_up``).
+        """
+        self._recent.append((at, elapsed))
+        self._recent = self._recent[-4:]
+        mean = sum(e for _, e in self._recent) / len(self._recent)
+        if not self._behind and mean > self.behind_after:
+            self._behind = True
+            self.stats.behind += 1
+            for c in self.channels:
+                c.interval = self._base_interval * 4
+            yield Notice(at=at, kind="behind",
+                         message=f"transcription is falling behind ({mean:.1f} s a pass): fewer interim passes")
+        elif self._behind and mean < self.behind_after / 2:
+            self._behind = False
+            for c in self.channels:
+                c.interval = self._base_interval
+            yield Notice(at=at, kind="caught_up", message="transcription caught up")
+
+    # -- the loops --------------------------------------------------------------------------
+    def events(self) -> Iterator[Event]:
+        """The event stream; ``at`` never decreases; the last event is a CallEnd."""
+        last = 0.0
+        for event in self._events():
+            if event.at < last:
+                event = _restamp(event, last)
+            last = event.at
+            yield event
+
+    def _events(self) -> Iterator[Event]:
+        started = time.perf_counter()
+        reason = "end"
+        try:
+            if self.clock == "simulated":
+                reason = yield from self._simulated()
+            else:
+                reason = yield from self._live()
+        finally:
+            self.stats.audio_seconds = self.captured
+            self.stats.wall_seconds = time.perf_counter() - started
+            self.source.close()
+        yield CallEnd(at=round(self.captured, 3) if self.clock != "simulated" else round(self._vclock, 3),
+                      reason=reason)
+
+    def _drain_passes(self, at_fn) -> Iterator[Event]:
+        while (channel := self._pick()) is not None:
+            result, elapsed = self._run_pass(channel)
+            if result is not None:
+                yield from self._pass_events(channel, result, at_fn(elapsed))
+
+    def _live(self) -> Iterator[Event]:
+        """realtime and fast: consume audio as the source delivers it."""
+        fast = self.clock == "fast"
+        while not self._stop.is_set():
+            channel = None if fast else self._pick()
+            chunk = self.source.read(timeout=0.0 if channel is not None else 0.05)
+            if chunk is None:
+                break
+            yield from self._notices(chunk, self.captured)
+            yield from self._ingest(chunk.samples)
+            if fast:
+                yield from self._drain_passes(lambda _e: round(self.captured, 3))
+                continue
+            channel = self._pick()
+            if channel is None:
+                continue
+            result, elapsed = self._run_pass(channel)
+            # Take in what arrived during the pass, so `at` is the audio captured by now.
+            while self.source.paced:
+                more = self.source.read(timeout=0.0)
+                if more is None:
+                    self._source_done = True
+                    break
+                if not more.frames and not more.notices:
+                    break
+                yield from self._notices(more, self.captured)
+                yield from self._ingest(more.samples)
+            if result is not None:
+                at = round(self.captured, 3)
+                yield from self._pass_events(channel, result, at)
+                yield from self._load(at, elapsed)
+            if self._source_done:
+                break
+        if self._stop.is_set():
+            return "stopped"
+        yield from self._flush_vad(self.captured)
+        yield from self._drain_passes(lambda _e: round(self.captured, 3))
+        return "end"
+
+    # simulated ------------------------------------------------------------------------------
+    _vclock = 0.0
+
+    def _stage_until(self, samples: int) -> None:
+        while self._staged_samples < samples and not self._source_done:
+            chunk = self.source.read()
+            if chunk is None:
+                self._source_done = True
+                break
+            if chunk.notices:
+                self._pending_notices.extend(chunk.notices)
+            if chunk.frames:
+                self._staged.append(chunk.samples)
+                self._staged_samples += chunk.frames
+
+    def _release(self, samples: int) -> np.ndarray:
+        take = min(samples, self._staged_samples)
+        if take <= 0:
+            return np.zeros((0, len(self.speakers)), dtype=np.float32)
+        joined = np.concatenate(self._staged) if len(self._staged) > 1 else self._staged[0]
+        out, rest = joined[:take], joined[take:]
+        self._staged = [rest] if len(rest) else []
+        self._staged_samples = len(rest)
+        return out
+
+    def _advance(self, to: float) -> Iterator[Event]:
+        """Release audio up to virtual time ``to`` and run it through VAD."""
+        self._vclock = to
+        target = int(to * SAMPLE_RATE) - self._ingested
+        if target > 0:
+            self._stage_until(target)
+            t0 = self._cost()
+            block = self._release(target)
+            for n in self._pending_notices:
+                yield Notice(at=round(self._vclock, 3), kind=n.kind, message=n.message, speaker=n.speaker)
+            self._pending_notices.clear()
+            events = list(self._ingest(block, at=None))
+            # VAD work takes time too.
+            self._vclock = max(self._vclock, self.captured) + (self._cost() - t0)
+            for ev in events:
+                yield ev if isinstance(ev, Tick) else _restamp(ev, round(self._vclock, 3))
+
+    def _simulated(self) -> Iterator[Event]:
+        self._pending_notices: list[Any] = []
+        while not self._stop.is_set():
+            yield from self._advance(self._vclock)
+            if self._source_done and self._staged_samples == 0:
+                break
+            channel = self._pick()
+            if channel is None:
+                yield from self._advance(self._vclock + SIM_STEP)
+                if self._source_done and self._staged_samples == 0:
+                    break
+                continue
+            result, elapsed = self._run_pass(channel)
+            self._vclock += elapsed
+            if result is not None:
+                # Audio that arrived during the pass is captured by the time it reports.
+                at = round(self._vclock, 3)
+                yield from self._advance(self._vclock)
+                at = round(max(at, min(self._vclock, self.captured + 1e-9)), 3)
+                yield from self._pass_events(channel, result, at)
+                yield from self._load(at, elapsed)
+        if self._stop.is_set():
+            return "stopped"
+        yield from self._flush_vad(round(self._vclock, 3))
+
+        def at_fn(elapsed: float) -> float:
+            self._vclock += elapsed
+            return round(self._vclock, 3)
+
+        yield from self._drain_passes(at_fn)
+        return "end"
+
+
+def _restamp(event: Event, at: float) -> Event:
+    from dataclasses import replace
+
+    return replace(event, at=at)
+
+
+__all__ = ["CLOCKS", "Clock", "Pipeline", "PipelineStats"]

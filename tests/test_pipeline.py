@@ -1,0 +1,195 @@
+"""The pipeline's event stream and clocks, with a fake decoder (no model)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from assist.audio.base import ArraySource, Chunk, NoticeInfo
+from assist.events import CallEnd, Notice, Partial, SpeechEnd, SpeechStart, Tick, Word
+from assist.pipeline import Pipeline
+from assist.transcription.base import DecodedWord, DecodeResult
+from tests.audio_helpers import JFK, STEREO, read_file
+
+SR = 16_000
+# jfk.flac's four turns (VAD), with words spread evenly over each
+JFK_TURNS = [((0.32, 2.24), "and so my fellow americans"), ((3.33, 4.35), "ask not"),
+             ((5.44, 7.62), "what your country can do for you"),
+             ((8.22, 10.5), "ask what you can do for your country")]
+
+
+def script_from(turns):
+    words = []
+    for (a, b), text in turns:
+        parts = text.split()
+        step = (b - a) / len(parts)
+        words += [DecodedWord(" " + w, round(a + i * step, 3), round(a + (i + 1) * step - 0.02, 3))
+                  for i, w in enumerate(parts)]
+    return words
+
+
+class LocatingDecoder:
+    """Finds its window in the known signal, returns the script words inside it."""
+
+    def __init__(self, signal: np.ndarray, script, cost: float = 0.0):
+        self.signal, self.script, self.cost = signal, script, cost
+        self.index = {signal[i : i + 8].tobytes(): i for i in range(len(signal) - 8)}
+        self.windows = []
+
+    def decode(self, audio, prompt="", max_tokens=None):
+        t_end = time.process_time() + self.cost
+        while time.process_time() < t_end:
+            pass
+        audio = np.asarray(audio, np.float32)
+        loud = np.flatnonzero(np.abs(audio[:-8]) > 1e-3)
+        if not len(loud):
+            return DecodeResult()
+        j = int(loud[0])
+        i = self.index.get(audio[j : j + 8].tobytes())
+        if i is None:
+            return DecodeResult()
+        i -= j
+        if i < 0 or not np.array_equal(self.signal[i : i + len(audio)], audio):
+            return DecodeResult()  # another channel's audio
+        t0, t1 = i / SR, (i + len(audio)) / SR
+        self.windows.append((t0, t1))
+        return DecodeResult(tuple(w.shifted(-t0) for w in self.script if w.start >= t0 - 0.05 and w.end <= t1))
+
+
+@pytest.fixture(scope="module")
+def jfk():
+    _, audio = read_file(JFK)
+    return audio
+
+
+def run(source, decoder, **kw):
+    return list(Pipeline(source, decoder=decoder, **kw).events())
+
+
+def test_simulated_clock_event_stream(jfk):
+    script = script_from(JFK_TURNS)
+    dec = LocatingDecoder(jfk[:, 0], script, cost=0.03)
+    events = run(ArraySource(jfk), dec, clock="simulated")
+    assert isinstance(events[-1], CallEnd) and events[-1].reason == "end"
+    ats = [e.at for e in events]
+    assert ats == sorted(ats)  # at never decreases
+    words = [e for e in events if isinstance(e, Word)]
+    assert " ".join(w.text.strip() for w in words) == " ".join(t for _, t in JFK_TURNS)
+    assert {w.speaker for w in words} == {"unknown"}
+    assert all(w.at >= w.end for w in words)  # never before the audio was heard
+    lat = sorted(w.at - w.end for w in words)
+    assert lat[len(lat) // 2] < 0.8 and lat[-1] < 2.0
+    starts = [e for e in events if isinstance(e, SpeechStart)]
+    ends = [e for e in events if isinstance(e, SpeechEnd)]
+    assert len(starts) == len(ends) == 4
+    for (a, b), e in zip([t for t, _ in JFK_TURNS], ends):
+        assert abs(e.start - a) < 0.3 and abs(e.end - b) < 0.3
+    ticks = [e.at for e in events if isinstance(e, Tick)]
+    assert ticks[:4] == [0.25, 0.5, 0.75, 1.0] and len(ticks) == 44
+    # partials came before the words they turned into; the last one of a turn is empty
+    partials = [e for e in events if isinstance(e, Partial)]
+    assert partials and not partials[-1].words
+
+
+def test_committed_words_are_in_order_and_never_repeat(jfk):
+    script = script_from(JFK_TURNS)
+    events = run(ArraySource(jfk, block=777), LocatingDecoder(jfk[:, 0], script), clock="simulated")
+    words = [e for e in events if isinstance(e, Word)]
+    keys = [(w.start, w.text) for w in words]
+    assert len(set(keys)) == len(keys)
+    assert [w.start for w in words] == sorted(w.start for w in words)
+
+
+def test_fast_clock_runs_final_passes_only(jfk):
+    script = script_from(JFK_TURNS)
+    dec = LocatingDecoder(jfk[:, 0], script)
+    events = run(ArraySource(jfk), dec, clock="fast")
+    words = [e for e in events if isinstance(e, Word)]
+    assert " ".join(w.text.strip() for w in words) == " ".join(t for _, t in JFK_TURNS)
+    assert len(dec.windows) == 4  # one pass per turn
+    assert not [e for e in events if isinstance(e, Partial) and e.words]
+
+
+def test_stereo_words_go_to_their_speaker():
+    _, audio = read_file(STEREO)
+    script = {"rep": script_from([((0.2, 4.9), "he began a confused complaint")]),
+              "customer": script_from([((0.4, 2.6), "the horizon seems extremely distant")])}
+
+    class PerChannel:
+        def __init__(self):
+            self.decs = [LocatingDecoder(audio[:, i], script[s]) for i, s in enumerate(("rep", "customer"))]
+
+        def decode(self, window, prompt="", max_tokens=None):
+            for d in self.decs:
+                r = d.decode(window, prompt)
+                if r.words:
+                    return r
+            return DecodeResult()
+
+    events = run(ArraySource(audio), PerChannel(), clock="simulated")
+    by = {s: " ".join(e.text.strip() for e in events if isinstance(e, Word) and e.speaker == s)
+          for s in ("rep", "customer")}
+    assert by == {"rep": "he began a confused complaint", "customer": "the horizon seems extremely distant"}
+
+
+def test_stop_from_another_thread_ends_with_call_end(jfk):
+    class Endless(ArraySource):
+        paced = True
+
+        def read(self, timeout=None):
+            time.sleep(0.01)
+            return Chunk(np.zeros((160, 1), np.float32))
+
+    pipe = Pipeline(Endless(jfk), decoder=LocatingDecoder(jfk[:, 0], []), clock="realtime")
+    out = []
+    t = threading.Thread(target=lambda: out.extend(pipe.events()))
+    t.start()
+    time.sleep(0.3)
+    pipe.stop()
+    t.join(3)
+    assert not t.is_alive()
+    assert isinstance(out[-1], CallEnd) and out[-1].reason == "stopped"
+
+
+def test_source_notices_become_events(jfk):
+    class Noisy(ArraySource):
+        def read(self, timeout=None):
+            chunk = super().read(timeout)
+            if chunk is not None and self._pos == self._block:
+                return Chunk(chunk.samples, (NoticeInfo("overflow", "lost 20 ms", "unknown"),))
+            return chunk
+
+    for clock in ("simulated", "fast"):
+        events = run(Noisy(jfk), LocatingDecoder(jfk[:, 0], []), clock=clock)
+        notices = [e for e in events if isinstance(e, Notice)]
+        assert [(n.kind, n.speaker) for n in notices] == [("overflow", "unknown")]
+
+
+def test_realtime_clock_with_a_paced_file_keeps_up(tmp_path):
+    from assist.audio.file import FileSource
+
+    _, audio = read_file(STEREO)
+    src = FileSource(STEREO, paced=True, speed=4.0)
+    dec = LocatingDecoder(audio[:, 0], script_from([((0.2, 4.9), "he began a confused complaint")]))
+    t0 = time.monotonic()
+    events = run(src, dec, clock="realtime")
+    assert 1.0 < time.monotonic() - t0 < 4.0  # 5 s of audio at 4x
+    words = [e for e in events if isinstance(e, Word)]
+    assert " ".join(w.text.strip() for w in words) == "he began a confused complaint"
+    assert all(w.at >= w.end for w in words)
+    assert isinstance(events[-1], CallEnd)
+
+
+def test_start_offset_keeps_file_times():
+    from assist.audio.file import FileSource
+
+    _, audio = read_file(JFK)
+    dec = LocatingDecoder(audio[:, 0], script_from(JFK_TURNS[2:]))
+    events = run(FileSource(JFK, start=5.0), dec, clock="simulated")
+    words = [e for e in events if isinstance(e, Word)]
+    assert words[0].text.strip() == "what" and words[0].start > 5.0
+    ticks = [e for e in events if isinstance(e, Tick)]
+    assert ticks[0].at == 5.25

@@ -1,0 +1,205 @@
+"""The streaming policy without a model: agreement, echo guards, the channel's passes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assist.transcription.agreement import LocalAgreement, agreed_prefix, new_words, normalize
+from assist.transcription.base import DecodedWord, DecodeResult
+from assist.transcription.channel import ChannelTranscriber
+from assist.transcription.decoder import cut_echo, cut_loop
+
+SR = 16_000
+
+
+def W(text: str, start: float, end: float, p: float = 0.9) -> DecodedWord:
+    return DecodedWord(" " + text, start, end, p)
+
+
+def test_normalize_ignores_case_punctuation_hyphens():
+    assert normalize(" Americans,") == normalize("americans") == "americans"
+    assert normalize("fellow-men") == "fellowmen"
+    assert normalize(" don't") == "don't"
+
+
+def test_local_agreement_commits_prefix_two_passes_agree_on():
+    la = LocalAgreement(2)
+    commit, partial = la.update([W("and", 0, 0.3), W("so", 0.3, 0.5)])
+    assert commit == [] and [w.text for w in partial] == [" and", " so"]
+    commit, partial = la.update([W("And", 0, 0.3), W("so", 0.3, 0.5), W("my", 0.5, 0.7)])
+    assert [w.text for w in commit] == [" And", " so"]  # times/spelling of the latest pass
+    assert [w.text for w in partial] == [" my"]
+    commit, partial = la.update([W("my", 0.5, 0.7), W("fellow", 0.7, 1.0)])
+    assert [w.text for w in commit] == [" my"]
+
+
+def test_local_agreement_stops_at_an_unsure_word():
+    la = LocalAgreement(2, min_probability=0.3)
+    la.update([W("as", 0, 0.3, 0.1), W("not", 0.3, 0.6)])
+    commit, partial = la.update([W("as", 0, 0.3, 0.1), W("not", 0.3, 0.6)])
+    assert commit == [] and len(partial) == 2
+
+
+def test_agreed_prefix():
+    a = [W("a", 0, 1), W("b", 1, 2), W("c", 2, 3)]
+    assert agreed_prefix(a, [W("A", 0, 1), W("b,", 1, 2), W("x", 2, 3)]) == 2
+    assert agreed_prefix([], a) == 0
+
+
+def test_new_words_drops_committed_by_time_and_echo():
+    committed = [W("ask", 3.0, 3.3), W("not", 3.3, 3.6)]
+    hyp = [W("ask", 3.0, 3.3), W("not", 3.3, 3.6), W("what", 3.7, 4.0)]
+    assert [w.text for w in new_words(hyp, committed)] == [" what"]
+    # A window starting mid-word repeats the committed tail at a later time: an echo.
+    hyp = [W("not", 3.55, 3.7), W("what", 3.7, 4.0)]
+    assert [w.text for w in new_words(hyp, committed)] == [" what"]
+    # An echo of three committed words is dropped wherever it lands.
+    committed = [W("for", 9.7, 9.9), W("your", 9.9, 10.1), W("country", 10.1, 10.4)]
+    hyp = [W("for", 12.0, 12.2), W("your", 12.2, 12.4), W("country", 12.4, 12.8), W("yes", 13, 13.2)]
+    assert [w.text for w in new_words(hyp, committed)] == [" yes"]
+
+
+def test_cut_loop_keeps_one_copy():
+    assert cut_loop([1, 2, 3, 3, 3, 3]) == [1, 2, 3]
+    assert cut_loop([7, 8, 7, 8, 7, 8, 9]) == [7, 8]
+    assert cut_loop([5, 5, 5, 6]) == [5, 5, 5, 6]  # "no no no" is speech
+    assert cut_loop([1, 2, 3, 4]) == [1, 2, 3, 4]
+
+
+def test_cut_echo_drops_a_squeezed_repeat_but_keeps_a_real_one():
+    words = [W("and", 0, 0.3), W("so", 0.3, 0.5), W("my", 0.5, 0.8), W("fellow", 0.8, 1.2),
+             W("and", 1.45, 1.46), W("so", 1.46, 1.47), W("my", 1.47, 1.48)]
+    assert [w.text for w in cut_echo(words, 1.5)] == [" and", " so", " my", " fellow"]
+    real = [W("can", 6.3, 6.7), W("do", 6.7, 7.0), W("for", 7.0, 7.2), W("you", 7.2, 8.0),
+            W("ask", 8.0, 8.6), W("what", 8.6, 8.9), W("you", 8.9, 9.2), W("can", 9.2, 9.5),
+            W("do", 9.5, 9.7), W("for", 9.7, 9.9), W("your", 9.9, 10.2)]
+    assert cut_echo(real, 11.0) == real
+
+
+class ScriptDecoder:
+    """A fake model: the words of a script that lie inside the window it is given.
+
+    The channel only hands it audio, so the audio itself carries the time: sample i of the
+    channel holds i / SR (the tests feed a ramp). A word is heard once the window covers
+    ``heard_after`` of it.
+    """
+
+    def __init__(self, script: list[DecodedWord], unstable_tail: bool = True) -> None:
+        self.script = script
+        self.unstable_tail = unstable_tail
+        self.calls: list[tuple[float, float, str, int | None]] = []
+
+    def decode(self, audio, prompt="", max_tokens=None):
+        if len(audio) == 0:
+            return DecodeResult()
+        t0 = float(audio[0])
+        t1 = t0 + len(audio) / SR
+        self.calls.append((t0, t1, prompt, max_tokens))
+        words = []
+        for w in self.script:
+            if w.start >= t0 - 0.05 and w.end <= t1 + 0.05:
+                words.append(w.shifted(-t0))
+            elif self.unstable_tail and w.start < t1 - 0.1 and w.end > t1:
+                # a word cut by the window's end: a different guess each time
+                words.append(DecodedWord(f" {w.text.strip()}{len(self.calls)}", w.start - t0, t1 - t0, 0.5))
+                break
+        return DecodeResult(tuple(words), tokens=len(words))
+
+
+def ramp(t0: float, t1: float) -> np.ndarray:
+    return (np.arange(int(t0 * SR), int(t1 * SR)) / SR).astype(np.float32)
+
+
+SCRIPT = [W(t, 1.0 + 0.4 * i, 1.0 + 0.4 * i + 0.3) for i, t in enumerate(
+    "we ordered twelve cases and only six arrived yesterday".split())]
+
+
+def drive(channel: ChannelTranscriber, end: float, turns: list[tuple[float, float]], step: float = 0.05):
+    """Feed audio in steps, open/close turns, run every due pass; return all results."""
+    results = []
+    t = 0.0
+    pending = sorted([(s, "start") for s, _ in turns] + [(e + 0.25, "end") for _, e in turns])
+    ends = {e + 0.25: e for _, e in turns}
+    while t < end - 1e-9:
+        channel.feed(ramp(t, t + step))
+        t = round(t + step, 6)
+        while pending and pending[0][0] <= t + 1e-9:
+            when, kind = pending.pop(0)
+            if kind == "start":
+                channel.speech_start(when)
+            else:
+                channel.speech_end(ends[when])
+        while (r := channel.run_pass()) is not None:
+            results.append((t, r))
+    return results
+
+
+def test_channel_commits_everything_once_in_order_and_never_retracts():
+    dec = ScriptDecoder(SCRIPT)
+    ch = ChannelTranscriber("rep", dec)
+    results = drive(ch, 6.0, [(0.95, 1.0 + 0.4 * 8 + 0.3)])
+    committed = [w for _, r in results for w in r.committed]
+    assert [normalize(w.text) for w in committed] == [normalize(w.text) for w in SCRIPT]
+    starts = [w.start for w in committed]
+    assert starts == sorted(starts)
+    assert all(w.end >= w.start for w in committed)
+    # most words were committed before the turn ended (interim passes did their job)
+    final = [r for _, r in results if r.kind == "final"][0]
+    assert len(final.committed) <= 2
+    assert results[-1][1].partial == []
+
+
+def test_channel_runs_no_pass_without_speech():
+    dec = ScriptDecoder(SCRIPT)
+    ch = ChannelTranscriber("rep", dec)
+    assert drive(ch, 5.0, []) == []
+    assert dec.calls == []
+
+
+def test_channel_clamps_word_ends_at_the_vad_end():
+    stretched = [W("hello", 1.0, 1.4), W("there", 1.5, 3.5)]  # Whisper stretches the last word
+
+    class Stretch(ScriptDecoder):
+        def decode(self, audio, prompt="", max_tokens=None):
+            t0 = float(audio[0])
+            return DecodeResult(tuple(w.shifted(-t0) for w in stretched if w.start < t0 + len(audio) / SR))
+
+    ch = ChannelTranscriber("rep", Stretch([]), partial_passes=False)
+    results = drive(ch, 4.0, [(0.9, 1.9)])
+    words = [w for _, r in results for w in r.committed]
+    assert [w.text for w in words] == [" hello", " there"]
+    assert words[-1].end <= 1.9
+
+
+def test_long_turn_is_trimmed_and_prompted_with_committed_text():
+    script = [W(f"w{i}", 0.5 + 0.4 * i, 0.5 + 0.4 * i + 0.3) for i in range(60)]  # 24 s
+    dec = ScriptDecoder(script)
+    ch = ChannelTranscriber("rep", dec, trim_after=4.0)
+    results = drive(ch, 26.0, [(0.45, 24.3)], step=0.1)
+    committed = [w for _, r in results for w in r.committed]
+    assert [w.text for w in committed] == [w.text for w in script]
+    windows = [t1 - t0 for t0, t1, _, _ in dec.calls]
+    assert max(windows) < 7.0  # never the whole turn
+    assert any(prompt for _, _, prompt, _ in dec.calls)
+
+
+def test_fast_mode_overflow_pass_splits_long_turns():
+    script = [W(f"w{i}", 0.5 + 0.4 * i, 0.5 + 0.4 * i + 0.3) for i in range(100)]  # 40 s
+    dec = ScriptDecoder(script, unstable_tail=False)
+    ch = ChannelTranscriber("rep", dec, partial_passes=False, max_window=15.0)
+    results = drive(ch, 42.0, [(0.45, 40.3)], step=0.25)
+    kinds = [r.kind for _, r in results]
+    assert "overflow" in kinds and kinds[-1] == "final"
+    committed = [w for _, r in results for w in r.committed]
+    assert [w.text for w in committed] == [w.text for w in script]
+    assert max(t1 - t0 for t0, t1, _, _ in dec.calls) <= 15.5
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_agreement_n_changes_how_soon_words_commit(n):
+    dec = ScriptDecoder(SCRIPT)
+    ch = ChannelTranscriber("rep", dec, agreement=n)
+    results = drive(ch, 6.0, [(0.95, 4.5)])
+    committed = [w for _, r in results for w in r.committed]
+    assert [normalize(w.text) for w in committed] == [normalize(w.text) for w in SCRIPT]
