@@ -16,6 +16,11 @@ final passes first, then the channel that has waited longest. Clocks:
   takes only the compute time. Eval and the benchmarks use this.
 - ``fast``: no pacing and no partial passes: one final pass per turn (long turns in
   ``max_window`` pieces). ``at`` is the audio read so far; latencies mean nothing.
+
+CPU: interim passes wait while the last ``budget_window`` seconds of call time used more
+than ``cpu_budget`` of one core (default 0.5); final passes always run. On a fast machine
+the budget never bites; on a slow or busy one, words commit a little later instead of the
+transcriber eating the machine the rep's call and overlay run on.
 """
 
 from __future__ import annotations
@@ -95,6 +100,8 @@ class Pipeline:
         channel_options: dict[str, Any] | None = None,
         behind_after: float = 0.9,
         sim_time: Literal["wall", "cpu"] = "cpu",
+        cpu_budget: float | None = 0.5,
+        budget_window: float = 5.0,
     ) -> None:
         if clock not in CLOCKS:
             raise ValueError(f"clock must be one of {', '.join(CLOCKS)}")
@@ -112,6 +119,12 @@ class Pipeline:
         self.channels = [ChannelTranscriber(s, decoder, **options) for s in self.speakers]
         self.vads = [StreamingVAD(**(vad_options or {})) for _ in self.speakers]
         self.behind_after = behind_after
+        # Interim passes wait while the last `budget_window` seconds of call time used
+        # more than `cpu_budget` of a core; final passes always run. None: no limit.
+        self.cpu_budget = cpu_budget
+        self.budget_window = budget_window
+        self._spent: list[tuple[float, float]] = []  # (call time, seconds of compute)
+        self._now = 0.0  # call time, for the budget
         if sim_time not in ("wall", "cpu"):
             raise ValueError("sim_time must be 'wall' or 'cpu'")
         # simulated: what a step costs. "cpu" (process CPU time, the default) ignores other
@@ -137,6 +150,7 @@ class Pipeline:
             self._next_tick = (offset // (SAMPLE_RATE // 4) + 1) * TICK
             for vad, channel in zip(self.vads, self.channels):
                 vad.samples = vad._last_end = offset
+                vad.voiced_until = offset / SAMPLE_RATE
                 channel._audio_start = channel._audio_end = offset
         self._vclock = offset / SAMPLE_RATE
 
@@ -162,11 +176,13 @@ class Pipeline:
         out: list[Event] = []
         self._ingested += samples.shape[0]
         stamp = self.captured if at is None else at
+        self._now = max(self._now, stamp)
         for i, (vad, channel) in enumerate(zip(self.vads, self.channels)):
             column = np.ascontiguousarray(samples[:, i])
             channel.feed(column)
             for ev in vad.feed(column):
                 out.append(self._vad_event(channel, ev.kind, ev.time, ev.start, stamp))
+            channel.voiced_until = vad.voiced_until
         self.stats.vad_seconds += self._cost() - t0
         yield from self._ticks(stamp)
         yield from out
@@ -189,12 +205,22 @@ class Pipeline:
             self._next_tick += TICK
 
     # -- passes -----------------------------------------------------------------------------
+    def _over_budget(self) -> bool:
+        if self.cpu_budget is None:
+            return False
+        since = self._now - self.budget_window
+        while self._spent and self._spent[0][0] < since:
+            self._spent.pop(0)
+        return sum(c for _, c in self._spent) > self.cpu_budget * self.budget_window
+
     def _pick(self) -> ChannelTranscriber | None:
         best, key = None, None
         for channel in self.channels:
             due = channel.due()
             if due is not None and (key is None or due < key):
                 best, key = channel, due
+        if key is not None and key[0] == 2 and self._over_budget():
+            return None  # interim passes wait for the CPU budget; finals never do
         return best
 
     def _run_pass(self, channel: ChannelTranscriber) -> tuple[PassResult | None, float]:
@@ -205,6 +231,7 @@ class Pipeline:
             self.stats.passes += 1
             self.stats.pass_seconds.append(elapsed)
             self.stats.windows.append(result.window)
+            self._spent.append((self._now, elapsed))
         return result, elapsed
 
     def _pass_events(self, channel: ChannelTranscriber, result: PassResult, at: float) -> Iterator[Event]:
@@ -339,6 +366,7 @@ class Pipeline:
     def _advance(self, to: float) -> Iterator[Event]:
         """Release audio up to virtual time ``to`` and run it through VAD."""
         self._vclock = to
+        self._now = max(self._now, to)
         target = int(to * SAMPLE_RATE) - self._ingested
         if target > 0:
             self._stage_until(target)

@@ -81,6 +81,7 @@ class StreamingVAD:
         self._silence_from = 0  # first quiet sample of the current quiet run, 0 = none
         self._last_end = 0  # padded end of the previous turn (a start never precedes it)
         self._padded_start = 0
+        self.voiced_until = 0.0  # seconds: end of the last frame that sounded like speech
         self.probabilities: list[float] | None = None  # set to [] to record (tests, tuning)
 
     @property
@@ -115,6 +116,8 @@ class StreamingVAD:
         for p in probs:
             frame_start = self.samples
             self.samples += FRAME
+            if p >= self.neg_threshold:
+                self.voiced_until = self.samples / SAMPLE_RATE
             if p >= self.threshold:
                 self._silence_from = 0
                 if not self.triggered:

@@ -15,9 +15,10 @@ machine, but the run takes only the compute time), then:
 - peak memory (RSS high-water mark of the run, model included);
 - speed: the ``fast`` clock (one final pass per turn), × real time.
 
-Methods: ``stream`` = short-window decode every 0.25 s of new speech, LocalAgreement-2;
-``naive`` = faster-whisper's own ``transcribe()`` (30 s padded) every 1 s on the same
-VAD-gated utterance buffer, LocalAgreement-2.
+Methods: ``stream`` = short-window decode every 0.25 s of new speech, LocalAgreement-2,
+the pipeline's CPU governor on (0.5 core); ``naive`` = faster-whisper's own
+``transcribe()`` (30 s padded, greedy) every 1 s on the same VAD-gated utterance buffer,
+LocalAgreement-2, no governor.
 
     python benchmarks/transcription.py                 # everything (a few minutes)
     python benchmarks/transcription.py --files jfk --methods stream
@@ -166,14 +167,15 @@ class Run:
     notices: list[str] = field(default_factory=list)
 
 
-def run_pipeline(path: Path, decoder, clock: str, sim_time: str, channel_options=None) -> Run:
+def run_pipeline(path: Path, decoder, clock: str, sim_time: str, channel_options=None, **pipeline_options) -> Run:
     from assist.audio.file import FileSource
     from assist.events import Notice, Partial, Word
     from assist.pipeline import Pipeline
     from assist.transcription.agreement import normalize
 
     src = FileSource(path)
-    pipe = Pipeline(src, decoder=decoder, clock=clock, sim_time=sim_time, channel_options=channel_options)
+    pipe = Pipeline(src, decoder=decoder, clock=clock, sim_time=sim_time, channel_options=channel_options,
+                    **pipeline_options)
     run = Run()
     shown: dict[str, list[tuple[str, float, float]]] = {}  # speaker -> (norm text, start, at)
     reset_peak_rss()
@@ -232,9 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     for kv in args.option:
         k, v = kv.split("=", 1)
         options[k] = json.loads(v) if v[:1] in "0123456789-[{tf" else v
-    methods = {
-        "stream": (lambda: WindowDecoder(model), options),
-        "naive": (lambda: TranscribeDecoder(model), {"interval": 1.0, "first_pass": 1.0}),
+    methods = {  # decoder, channel options, pipeline options
+        "stream": (lambda: WindowDecoder(model), options, {}),
+        "naive": (lambda: TranscribeDecoder(model), {"interval": 1.0, "first_pass": 1.0}, {"cpu_budget": None}),
     }
     chosen = [m for m in args.methods.split(",") if m]
     rows = []
@@ -255,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             label = f"{name} ({path.name}, {duration:.0f} s, {len(speakers)} ch)"
             for method in chosen:
-                make, opts = methods[method]
-                run = run_pipeline(path, make(), "simulated", args.sim_time, opts)
+                make, opts, pipe_opts = methods[method]
+                run = run_pipeline(path, make(), "simulated", args.sim_time, opts, **pipe_opts)
                 lat, part = [], []
                 for s in speakers:
                     lat += latencies(ref_words[s], run.words.get(s, []))

@@ -39,7 +39,7 @@ class LocatingDecoder:
         self.index = {signal[i : i + 8].tobytes(): i for i in range(len(signal) - 8)}
         self.windows = []
 
-    def decode(self, audio, prompt="", max_tokens=None):
+    def decode(self, audio, prompt="", max_tokens=None, **_):
         t_end = time.process_time() + self.cost
         while time.process_time() < t_end:
             pass
@@ -122,7 +122,7 @@ def test_stereo_words_go_to_their_speaker():
         def __init__(self):
             self.decs = [LocatingDecoder(audio[:, i], script[s]) for i, s in enumerate(("rep", "customer"))]
 
-        def decode(self, window, prompt="", max_tokens=None):
+        def decode(self, window, prompt="", max_tokens=None, **_):
             for d in self.decs:
                 r = d.decode(window, prompt)
                 if r.words:

@@ -90,7 +90,7 @@ class ScriptDecoder:
         self.unstable_tail = unstable_tail
         self.calls: list[tuple[float, float, str, int | None]] = []
 
-    def decode(self, audio, prompt="", max_tokens=None):
+    def decode(self, audio, prompt="", max_tokens=None, **_):
         if len(audio) == 0:
             return DecodeResult()
         t0 = float(audio[0])
@@ -124,6 +124,8 @@ def drive(channel: ChannelTranscriber, end: float, turns: list[tuple[float, floa
     while t < end - 1e-9:
         channel.feed(ramp(t, t + step))
         t = round(t + step, 6)
+        if any(a <= t <= b for a, b in turns):
+            channel.voiced_until = t  # what the VAD tells the pipeline
         while pending and pending[0][0] <= t + 1e-9:
             when, kind = pending.pop(0)
             if kind == "start":
@@ -150,6 +152,19 @@ def test_channel_commits_everything_once_in_order_and_never_retracts():
     assert results[-1][1].partial == []
 
 
+def test_no_interim_pass_while_nothing_new_is_voiced():
+    dec = ScriptDecoder(SCRIPT)
+    ch = ChannelTranscriber("rep", dec)
+    ch.feed(ramp(0, 2.0))
+    ch.speech_start(0.9)
+    ch.voiced_until = 2.0
+    assert ch.run_pass().kind == "partial"
+    ch.feed(ramp(2.0, 2.5))  # a pause inside the turn: the VAD has not closed it yet
+    assert ch.run_pass() is None
+    ch.voiced_until = 2.5
+    assert ch.run_pass().kind == "partial"
+
+
 def test_channel_runs_no_pass_without_speech():
     dec = ScriptDecoder(SCRIPT)
     ch = ChannelTranscriber("rep", dec)
@@ -161,7 +176,7 @@ def test_channel_clamps_word_ends_at_the_vad_end():
     stretched = [W("hello", 1.0, 1.4), W("there", 1.5, 3.5)]  # Whisper stretches the last word
 
     class Stretch(ScriptDecoder):
-        def decode(self, audio, prompt="", max_tokens=None):
+        def decode(self, audio, prompt="", max_tokens=None, **_):
             t0 = float(audio[0])
             return DecodeResult(tuple(w.shifted(-t0) for w in stretched if w.start < t0 + len(audio) / SR))
 
@@ -172,16 +187,21 @@ def test_channel_clamps_word_ends_at_the_vad_end():
     assert words[-1].end <= 1.9
 
 
-def test_long_turn_is_trimmed_and_prompted_with_committed_text():
-    script = [W(f"w{i}", 0.5 + 0.4 * i, 0.5 + 0.4 * i + 0.3) for i in range(60)]  # 24 s
+@pytest.mark.parametrize("gap,longest", [(0.2, 6.0), (0.05, 10.5)])
+def test_long_turn_is_trimmed_in_pauses_and_prompted_with_committed_text(gap, longest):
+    step = 0.3 + gap
+    script = [W(f"w{i}", 0.5 + step * i, 0.5 + step * i + 0.3) for i in range(int(24 / step))]
     dec = ScriptDecoder(script)
     ch = ChannelTranscriber("rep", dec, trim_after=4.0)
-    results = drive(ch, 26.0, [(0.45, 24.3)], step=0.1)
+    results = drive(ch, 26.0, [(0.45, script[-1].end)], step=0.1)
     committed = [w for _, r in results for w in r.committed]
     assert [w.text for w in committed] == [w.text for w in script]
     windows = [t1 - t0 for t0, t1, _, _ in dec.calls]
-    assert max(windows) < 7.0  # never the whole turn
+    assert max(windows) < longest  # never the whole turn; longer without pauses to cut in
     assert any(prompt for _, _, prompt, _ in dec.calls)
+    # every window starts between words, never inside one
+    for t0, _, _, _ in dec.calls:
+        assert not any(w.start + 0.01 < t0 < w.end - 0.01 for w in script)
 
 
 def test_fast_mode_overflow_pass_splits_long_turns():

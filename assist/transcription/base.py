@@ -32,6 +32,7 @@ class DecodeResult:
     avg_logprob: float = 0.0
     rejected: str = ""  # why the decode was judged not to be speech ("" = accepted)
     tokens: int = 0  # text tokens kept (a hint for the next pass's budget)
+    prefix_words: int = 0  # leading words that are the forced prefix, not new
 
     @property
     def text(self) -> str:
@@ -39,13 +40,17 @@ class DecodeResult:
 
 
 class Decoder(Protocol):
-    def decode(self, audio: np.ndarray, prompt: str = "", max_tokens: int | None = None) -> DecodeResult:
+    def decode(
+        self, audio: np.ndarray, prompt: str = "", max_tokens: int | None = None, prefix: str = ""
+    ) -> DecodeResult:
         """Words heard in ``audio`` (float32 mono, 16 kHz), times relative to its start.
 
-        ``prompt`` is the text that came just before (committed words), for context only.
-        ``max_tokens`` caps the text to generate (None: enough for any speech rate); a
-        decoder may ignore it. Returns no words for silence, noise or a decode judged to
-        be a hallucination.
+        ``prompt`` is the text that came just before the window (context only); ``prefix``
+        the text already settled at the start of the window: a decoder may force it and
+        report how many leading words it covers in ``prefix_words`` (0 = not forced; the
+        caller then filters by time). ``max_tokens`` caps the new text (None: enough for
+        any speech rate); a decoder may ignore it. Returns no words for silence, noise or
+        a decode judged to be a hallucination.
         """
         ...
 

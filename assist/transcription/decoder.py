@@ -15,6 +15,7 @@ the benchmark.
 from __future__ import annotations
 
 import math
+import time
 import zlib
 from typing import TYPE_CHECKING
 
@@ -134,6 +135,9 @@ class WindowDecoder:
         self._sot = list(tok.sot_sequence)
         self._eot = tok.eot
         self._ts_begin = tok.timestamp_begin
+        # CPU seconds spent per stage, and counts (benchmarks read this)
+        self.profile: dict[str, float] = dict.fromkeys(
+            ("features", "encode", "generate", "align", "calls", "tokens", "seconds"), 0.0)
 
     def _suppressed_tokens(self) -> list[int]:
         tok = self.tokenizer
@@ -150,9 +154,14 @@ class WindowDecoder:
         total = int(seconds * SAMPLE_RATE)
         padded = np.zeros(total, dtype=np.float32)
         padded[: len(audio)] = audio[:total]
+        t0 = time.process_time()
         mel = self.features(padded, padding=0)[:, : int(seconds * FRAMES_PER_SECOND)]
         mel = np.ascontiguousarray(mel[None], dtype=np.float32)
-        return self.ct2.encode(ctranslate2.StorageView.from_array(mel)), seconds
+        t1 = time.process_time()
+        encoded = self.ct2.encode(ctranslate2.StorageView.from_array(mel))
+        self.profile["features"] += t1 - t0
+        self.profile["encode"] += time.process_time() - t1
+        return encoded, seconds
 
     def _prompt(self, prompt: str) -> list[int]:
         tokens: list[int] = []
@@ -236,7 +245,9 @@ class WindowDecoder:
         return [a for a in alignment if a["word"]]
 
     # -- the interface ----------------------------------------------------------------------
-    def decode(self, audio: np.ndarray, prompt: str = "", max_tokens: int | None = None) -> DecodeResult:
+    def decode(
+        self, audio: np.ndarray, prompt: str = "", max_tokens: int | None = None, prefix: str = ""
+    ) -> DecodeResult:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if len(audio) > MAX_SECONDS * SAMPLE_RATE:
             raise ValueError(f"window of {len(audio) / SAMPLE_RATE:.1f} s exceeds {MAX_SECONDS} s")
@@ -245,10 +256,16 @@ class WindowDecoder:
             return DecodeResult(rejected="too short")
         encoded, _ = self._encode(audio)
         prompt_tokens = self._prompt(prompt)
+        # Forcing the settled words keeps every pass consistent with them, and stops the
+        # short-window habit of starting over ("And so my fellow Americans" twice).
+        forced = self.tokenizer.encode(" " + prefix.strip()) if prefix.strip() else []
+        if forced:
+            prompt_tokens = prompt_tokens + [self._ts_begin] + forced
         # Short windows tend to repeat their first segment; a budget stops that early.
         budget = int(self.tokens_per_second * seconds) + 12
         if max_tokens is not None:
             budget = max(4, min(budget, max_tokens + 3))  # + timestamps and end
+        t0 = time.process_time()
         result = self.ct2.generate(
             encoded,
             [prompt_tokens],
@@ -262,7 +279,14 @@ class WindowDecoder:
             suppress_tokens=self._suppress,
             max_initial_timestamp_index=50,
         )[0]
-        tokens = result.sequences_ids[0]
+        tokens = list(result.sequences_ids[0])
+        self.profile["generate"] += time.process_time() - t0
+        self.profile["calls"] += 1
+        self.profile["tokens"] += len(tokens)
+        self.profile["seconds"] += seconds
+        if forced and tokens[: len(forced) + 1] != [self._ts_begin] + forced:
+            # CTranslate2 returns the forced prefix with the new tokens; be safe if not.
+            tokens = [self._ts_begin] + forced + tokens
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         nsp = float(result.no_speech_prob)
         if nsp > self.no_speech_threshold and avg_logprob < self.logprob_threshold:
@@ -275,7 +299,10 @@ class WindowDecoder:
             return DecodeResult(no_speech_prob=nsp, avg_logprob=avg_logprob, rejected="repetitive")
         num_frames = int(round(seconds * FRAMES_PER_SECOND))
         words = []
-        for a in self._align(encoded, text_tokens, num_frames):
+        t0 = time.process_time()
+        alignment = self._align(encoded, text_tokens, num_frames)
+        self.profile["align"] += time.process_time() - t0
+        for a in alignment:
             start = min(a["start"], seconds)
             end = min(max(a["end"], start), seconds)
             if start >= seconds - 0.05 and words:
@@ -283,10 +310,21 @@ class WindowDecoder:
             if a["probability"] < self.min_word_probability:
                 continue
             words.append(DecodedWord(a["word"], round(start, 3), round(end, 3), a["probability"]))
-        heard = cut_echo(words, seconds)
+        n_prefix = 0
+        if forced:
+            n_prefix = self._prefix_words(text_tokens, forced, len(words))
+        heard = words[:n_prefix] + cut_echo(words[n_prefix:], seconds)
         kept_tokens = round(len(text_tokens) * len(heard) / len(words)) if words else 0
         return DecodeResult(tuple(heard), no_speech_prob=nsp, avg_logprob=avg_logprob,
-                            tokens=kept_tokens)
+                            tokens=max(0, kept_tokens - len(forced)), prefix_words=n_prefix)
+
+    def _prefix_words(self, text_tokens: list[int], forced: list[int], n_words: int) -> int:
+        """How many aligned words the forced tokens make up (punctuation merged)."""
+        if text_tokens[: len(forced)] != forced:
+            return 0  # the prefix did not survive the cuts: let the caller filter by time
+        words, _ = self.tokenizer.split_to_word_tokens(forced + [self._eot])
+        count = sum(1 for w in words[:-1] if w.strip() and w.strip() not in APPEND_PUNCTUATIONS)
+        return min(count, n_words)
 
 
 class TranscribeDecoder:
@@ -296,7 +334,7 @@ class TranscribeDecoder:
         self.model = model
         self.beam_size = beam_size
 
-    def decode(self, audio: np.ndarray, prompt: str = "", max_tokens: int | None = None) -> DecodeResult:
+    def decode(self, audio: np.ndarray, prompt: str = "", max_tokens: int | None = None, prefix: str = "") -> DecodeResult:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if len(audio) < 0.1 * SAMPLE_RATE:
             return DecodeResult(rejected="too short")
