@@ -240,7 +240,8 @@ class Pipeline:
             yield Word(at=at, speaker=speaker, text=w.text, start=w.start, end=w.end,
                        probability=round(float(w.probability), 3))
         guess = tuple(WordGuess(w.text, round(w.start, 3), round(min(w.end, at), 3)) for w in result.partial)
-        if guess != self._last_partial.get(speaker, ()):
+        # After a final pass an empty Partial always follows: the turn's text is complete.
+        if guess != self._last_partial.get(speaker, ()) or result.kind == "final":
             self._last_partial[speaker] = guess
             yield Partial(at=at, speaker=speaker, words=guess)
 

@@ -193,3 +193,19 @@ def test_start_offset_keeps_file_times():
     assert words[0].text.strip() == "what" and words[0].start > 5.0
     ticks = [e for e in events if isinstance(e, Tick)]
     assert ticks[0].at == 5.25
+
+
+def test_cpu_governor_holds_interim_passes_to_the_budget(jfk):
+    """A slow decoder (0.2 s CPU a pass): with a budget of 0.3 core, interim passes thin out
+    but every word still arrives (final passes never wait)."""
+    script = script_from(JFK_TURNS)
+    runs = {}
+    for budget in (None, 0.3):
+        dec = LocatingDecoder(jfk[:, 0], script, cost=0.2)
+        pipe = Pipeline(ArraySource(jfk), decoder=dec, clock="simulated", cpu_budget=budget, budget_window=3.0)
+        events = list(pipe.events())
+        words = [e for e in events if isinstance(e, Word)]
+        assert " ".join(w.text.strip() for w in words) == " ".join(t for _, t in JFK_TURNS)
+        runs[budget] = sum(pipe.stats.pass_seconds) / pipe.stats.audio_seconds
+    assert runs[None] > 0.45
+    assert runs[0.3] < 0.3 + 0.1  # one pass may overshoot the window

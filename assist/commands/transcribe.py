@@ -135,61 +135,73 @@ class _Plain(_View):
 
 
 class _Terminal(_View):
-    """A line per speaker turn: committed words, then the partial dimmed, rewritten in place."""
+    """Finished turns scroll as plain lines; below them, one live line per speaker in a
+    turn: committed words, then the partial dimmed, redrawn in place (cut to the width)."""
+
+    UP = "\x1b[1A"
 
     def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.speaker: str | None = None
-        self.committed = ""
-        self.partial = ""
-        self.open_turn = False
+        import shutil
 
-    def _render(self) -> None:
-        if self.speaker is None:
-            return
-        text = self.committed.strip()
-        partial = self.partial.strip()
-        line = f"{self.speaker:>8}: {text}"
-        if partial:
-            line += f" {DIM}{partial}{RESET}" if text else f"{DIM}{partial}{RESET}"
-        self.out.write(CLEAR + line)
+        self.out = out
+        self.width = max(shutil.get_terminal_size((100, 20)).columns - 1, 20)
+        self.live: dict[str, tuple[str, list[str]]] = {}  # speaker -> (committed, partial words)
+        self.ended: set[str] = set()
+        self.drawn = 0  # live lines on screen below the permanent ones
+
+    def _live_line(self, speaker: str, committed: str, partial: list[str]) -> str:
+        head = f"{speaker:>8}: "
+        done, guess = committed.strip(), "".join(partial).strip()
+        room = self.width - len(head)
+        if len(done) + len(guess) + 1 > room:  # keep the newest words
+            if len(guess) >= room - 1:
+                done, guess = "", "…" + guess[-(room - 2):]
+            else:
+                done = "…" + done[-(room - len(guess) - 3):]
+        text = done + (f" {DIM}{guess}{RESET}" if guess else "")
+        return head + text.strip()
+
+    def _redraw(self, permanent: list[str]) -> None:
+        parts = [(CLEAR + self.UP) * self.drawn + CLEAR]
+        live = [self._live_line(s, c, p) for s, (c, p) in self.live.items() if c.strip() or p]
+        body = permanent + live
+        parts.append("\n".join(body))
+        if permanent and not live:
+            parts.append("\n")
+        self.drawn = len(live) - 1 if live else 0
+        self.out.write("".join(parts))
         self.out.flush()
 
-    def _newline(self) -> None:
-        if self.speaker is not None and (self.committed.strip() or self.partial.strip()):
-            self.partial = ""
-            self._render()
-            self.out.write("\n")
-        self.speaker, self.committed, self.partial = None, "", ""
-
-    def _switch(self, speaker: str) -> None:
-        if speaker != self.speaker:
-            self._newline()
-            self.speaker = speaker
-
     def show(self, event: Event) -> None:
+        from assist.transcription.agreement import normalize
+
+        permanent: list[str] = []
         if isinstance(event, Word):
-            self._switch(event.speaker)
-            self.committed += event.text
-            self._render()
+            committed, partial = self.live.get(event.speaker, ("", []))
+            if partial and normalize(partial[0]) == normalize(event.text):
+                partial = partial[1:]  # its own Partial follows; do not show it twice
+            self.live[event.speaker] = (committed + event.text, partial)
         elif isinstance(event, Partial):
-            if event.speaker != self.speaker and not event.words:
-                return
-            self._switch(event.speaker)
-            self.partial = event.text
-            self._render()
-            if not event.words and self.committed.strip() and self.open_turn is False:
-                self._newline()
+            committed, _ = self.live.get(event.speaker, ("", []))
+            self.live[event.speaker] = (committed, [w.text for w in event.words])
+            if not event.words and event.speaker in self.ended:
+                self.ended.discard(event.speaker)
+                self.live.pop(event.speaker)
+                if committed.strip():
+                    permanent.append(f"{event.speaker:>8}: {committed.strip()}")
         elif isinstance(event, SpeechEnd):
-            self.open_turn = False
+            self.ended.add(event.speaker)
+            return
         elif isinstance(event, Notice):
-            self._newline()
-            self.out.write(f"{DIM}({event.kind}: {event.message}){RESET}\n")
+            permanent.append(f"{DIM}({event.kind}: {event.message}){RESET}")
         elif isinstance(event, CallEnd):
-            self._newline()
-        if event.type == "speech_start":
-            self.open_turn = True
+            permanent += [f"{s:>8}: {c.strip()}" for s, (c, _) in self.live.items() if c.strip()]
+            self.live.clear()
+        else:
+            return
+        self._redraw(permanent)
 
     def close(self) -> None:
-        self._newline()
+        if self.live:
+            self.show(CallEnd(at=0.0))
         self.out.flush()

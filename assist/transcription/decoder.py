@@ -2,9 +2,9 @@
 
 ``WhisperModel.transcribe()`` pads every window to 30 s, so a pass costs ~0.5 s whatever the
 audio length. The CTranslate2 encoder accepts shorter mel inputs, so :class:`WindowDecoder`
-encodes the window plus ~1 s of zero padding (rounded up to a 0.5 s size), decodes greedily
-*with* timestamp tokens, cuts the token stream where it leaves the real audio or starts
-repeating itself, and gets word times from the model's cross-attention alignment — the same
+encodes the window plus 3 s of zero padding (rounded up to a 0.5 s size), decodes greedily
+*with* timestamp tokens but none past the real audio (so a short window ends instead of
+repeating itself), cuts the token stream where it leaves the real audio or loops anyway, and gets word times from the model's cross-attention alignment — the same
 pieces faster-whisper uses (feature extractor, tokenizer, ``model.generate``/``model.align``),
 without its 30 s windowing.
 
@@ -104,7 +104,7 @@ class WindowDecoder:
         self,
         model: WhisperModel,
         *,
-        pad: float = 1.0,
+        pad: float = 3.0,
         bucket: float = 0.5,
         no_speech_threshold: float = 0.6,
         logprob_threshold: float = -1.0,
@@ -266,6 +266,11 @@ class WindowDecoder:
         if max_tokens is not None:
             budget = max(4, min(budget, max_tokens + 3))  # + timestamps and end
         t0 = time.process_time()
+        # No timestamp past the real audio: with nowhere to put a second segment, a short
+        # window ends instead of starting over (measured on jfk.flac windows, with 3 s of
+        # padding: no repeats, and ~20 % less compute than 1 s of padding without this).
+        last_ts = self._ts_begin + int(math.ceil((seconds + TIME_PRECISION) / TIME_PRECISION))
+        suppress = self._suppress + list(range(last_ts + 1, self._ts_begin + 1501))
         result = self.ct2.generate(
             encoded,
             [prompt_tokens],
@@ -276,7 +281,7 @@ class WindowDecoder:
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
-            suppress_tokens=self._suppress,
+            suppress_tokens=suppress,
             max_initial_timestamp_index=50,
         )[0]
         tokens = list(result.sequences_ids[0])
