@@ -198,6 +198,7 @@ class Pipeline:
         for vad, channel in zip(self.vads, self.channels):
             for ev in vad.flush():
                 yield self._vad_event(channel, ev.kind, ev.time, ev.start, at)
+            channel.finish()
 
     def _ticks(self, at: float) -> Iterator[Event]:
         while self._next_tick <= at + 1e-9:

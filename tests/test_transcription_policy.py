@@ -180,7 +180,7 @@ def test_channel_clamps_word_ends_at_the_vad_end():
             t0 = float(audio[0])
             return DecodeResult(tuple(w.shifted(-t0) for w in stretched if w.start < t0 + len(audio) / SR))
 
-    ch = ChannelTranscriber("rep", Stretch([]), partial_passes=False)
+    ch = ChannelTranscriber("rep", Stretch([]), partial_passes=False, merge_gap=0)
     results = drive(ch, 4.0, [(0.9, 1.9)])
     words = [w for _, r in results for w in r.committed]
     assert [w.text for w in words] == [" hello", " there"]
@@ -223,3 +223,15 @@ def test_agreement_n_changes_how_soon_words_commit(n):
     results = drive(ch, 6.0, [(0.95, 4.5)])
     committed = [w for _, r in results for w in r.committed]
     assert [normalize(w.text) for w in committed] == [normalize(w.text) for w in SCRIPT]
+
+
+def test_fast_mode_merges_turns_close_together():
+    script = [W("one", 1.0, 1.3), W("two", 2.0, 2.3), W("three", 9.0, 9.3)]
+    dec = ScriptDecoder(script, unstable_tail=False)
+    ch = ChannelTranscriber("rep", dec, partial_passes=False)  # merge_gap 3 s
+    results = drive(ch, 13.0, [(0.95, 1.35), (1.95, 2.35), (8.95, 9.35)])
+    ch.finish()
+    while (r := ch.run_pass()) is not None:
+        results.append((13.0, r))
+    assert [[w.text.strip() for w in r.committed] for _, r in results] == [["one", "two"], ["three"]]
+    assert len(dec.calls) == 2

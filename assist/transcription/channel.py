@@ -84,6 +84,7 @@ class ChannelTranscriber:
         prompt_scope: str = "turn",
         force_prefix: bool = False,
         context: float = 0.0,
+        merge_gap: float | None = None,
         token_rate: float = 5.0,
         token_slack: int = 6,
     ) -> None:
@@ -104,6 +105,10 @@ class ChannelTranscriber:
         self.min_gap = min_gap
         self.force_prefix = force_prefix
         self.context = context
+        # Without interim passes (the fast clock), turns closer than `merge_gap` seconds
+        # share one window and one final pass: fewer, longer decodes go faster.
+        self.merge_gap = merge_gap if merge_gap is not None else (0.0 if partial_passes else 3.0)
+        self._held: _Turn | None = None  # an ended turn waiting to see if speech resumes
         self.voiced_until = 0.0  # end of the last voiced VAD frame (set by the pipeline)
         self.token_rate = token_rate
         self.token_slack = token_slack
@@ -130,7 +135,7 @@ class ChannelTranscriber:
     def _forget(self) -> None:
         """Drop audio no pass can need any more (keep the pre-roll)."""
         keep_from = self._audio_end - int((max(self.preroll, self.context) + 0.2) * SAMPLE_RATE)
-        for turn in (*self._finals, self._turn):
+        for turn in (*self._finals, self._turn, self._held):
             if turn is not None:
                 keep_from = min(keep_from, int(turn.start * SAMPLE_RATE))
         while self._chunks and self._audio_start + len(self._chunks[0]) <= keep_from:
@@ -159,6 +164,12 @@ class ChannelTranscriber:
         """
         if self._turn is not None:  # should not happen: close it first
             self.speech_end(time)
+        if self._held is not None:
+            if time - (self._held.end or 0.0) < self.merge_gap:
+                self._turn, self._held = self._held, None  # the same window goes on
+                self._turn.end = None
+                return
+            self._release_held(force=True)
         start = max(time - self.preroll, self._audio_start / SAMPLE_RATE, 0.0)
         for turn in self._finals:
             start = max(start, (turn.end or 0.0) + self.tail)
@@ -176,8 +187,26 @@ class ChannelTranscriber:
         if self._turn is None:
             return
         self._turn.end = time
+        if self.merge_gap > 0:
+            self._held, self._turn = self._turn, None
+            return
         self._finals.append(self._turn)
         self._turn = None
+
+    def _release_held(self, force: bool = False) -> None:
+        held = self._held
+        if held is None:
+            return
+        if force or self.audio_time - (held.end or 0.0) >= self.merge_gap or \
+                (held.end or 0.0) - held.start >= self.max_window - self.merge_gap:
+            self._finals.append(held)
+            self._held = None
+
+    def finish(self) -> None:
+        """End of stream: every turn gets its final pass."""
+        if self._turn is not None:
+            self.speech_end(self.audio_time)
+        self._release_held(force=True)
 
     @property
     def speaking(self) -> bool:
@@ -186,7 +215,7 @@ class ChannelTranscriber:
     @property
     def busy(self) -> bool:
         """A turn open or awaiting its final pass."""
-        return self._turn is not None or bool(self._finals)
+        return self._turn is not None or self._held is not None or bool(self._finals)
 
     # -- scheduling -------------------------------------------------------------------------
     def due(self) -> tuple[int, float] | None:
@@ -196,6 +225,7 @@ class ChannelTranscriber:
         one that has waited longest first.
         """
         now = self.audio_time
+        self._release_held()
         if self._finals:
             # The VAD reports an end min_silence (> tail) after it: the audio is in.
             return (0, self._finals[0].end or 0.0)
