@@ -73,7 +73,7 @@ class ChannelTranscriber:
         first_pass: float = 0.4,
         preroll: float = 0.2,
         tail: float = 0.1,
-        trim_after: float = 6.0,
+        trim_after: float = 3.0,
         max_window: float = 20.0,
         overflow_keep: float = 2.0,
         agreement: int = 2,
