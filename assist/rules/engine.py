@@ -1,0 +1,176 @@
+"""The rule engine: events in, prompts out. Pure — no threads, no I/O, no clock.
+
+Each event updates the conversation state, then only the rules it can concern are tried:
+phrase rules on the speaker's new words (found through the phrase index, not by scanning
+every rule), ``on = <moment or rule>`` rules when that happens, condition-only rules on
+ticks. A rule that fires (even a silent one) is recorded, which is what ``after``,
+``not_after``, ``since_<id>`` and ``on = <rule>`` look at.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections import defaultdict
+from dataclasses import dataclass
+
+from assist.events import CallEnd, Dismiss, Event, Prompt, Tick, Word
+
+from .loader import TICK, Condition, Rule, RulePack
+from .matching import PhraseIndex, TokenStream
+from .state import ConversationState, Moment, StateSnapshot
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+        "==": operator.eq, "!=": operator.ne}
+
+
+@dataclass(frozen=True, slots=True)
+class _Trigger:
+    """Why a rule is being tried: the words or measurement, for the prompt's evidence."""
+
+    speaker: str | None
+    time: float  # trigger_end
+    evidence: str
+    at: float | None = None  # the moment conditions are dated at (a phrase's start)
+
+
+class Engine:
+    def __init__(self, pack: RulePack) -> None:
+        self.pack = pack
+        heat_index = PhraseIndex()
+        weights: dict[str, float] = {}
+        for i, (phrase, weight) in enumerate(pack.heat):
+            heat_index.add(f"heat{i}", phrase)
+            weights[f"heat{i}"] = weight
+        self._state = ConversationState(pack.settings, heat_index, weights)
+        self._streams = {s: TokenStream() for s in ("rep", "customer", "unknown")}
+        self._indexes: dict[str, PhraseIndex] = {s: PhraseIndex() for s in ("rep", "customer", "any")}
+        self._by_on: dict[str, list[Rule]] = defaultdict(list)
+        self._rules = {r.id: r for r in pack.rules}
+        for rule in pack.rules:
+            for phrase in rule.phrases:
+                self._indexes[rule.speaker].add(rule.id, phrase)
+            for name in rule.on:
+                self._by_on[name].append(rule)
+        self._happened: dict[str, float] = {}  # rule, marker or moment -> last time
+        self._fired_count: dict[str, int] = defaultdict(int)
+        self._last_fired: dict[str, float] = {}
+        self._stages: dict[str, tuple[int, str]] = {}
+        self._values: dict[str, float | bool] | None = None  # measured once per event
+
+    @property
+    def state(self) -> StateSnapshot:
+        return self._state.snapshot(self._stages)
+
+    def feed(self, event: Event) -> list[Prompt]:
+        """Apply one event; returns the prompts it fires (often none)."""
+        if isinstance(event, Prompt):  # our own output fed back
+            return []
+        self._values = None
+        if isinstance(event, Dismiss):
+            # The rep acted on it: restart its cooldown.
+            self._last_fired[event.rule] = max(self._last_fired.get(event.rule, -math.inf), event.at)
+            self._state.now = max(self._state.now, event.at)
+            return []
+        stream, new_tokens = None, 0
+        if isinstance(event, Word):
+            stream = self._streams.get(event.speaker)
+            if stream is not None:
+                new_tokens = stream.push(event.text, event.start, event.end)
+        moments = self._state.update(event, stream, new_tokens)
+        out: list[Prompt] = []
+        for moment in moments:
+            self._happened[moment.name] = moment.time
+            self._try_all(self._by_on.get(moment.name, ()), self._moment_trigger(moment), out)
+        if isinstance(event, Word) and stream is not None and new_tokens:
+            indexes = [self._indexes["any"]]
+            if event.speaker in ("rep", "customer"):
+                indexes.insert(0, self._indexes[event.speaker])
+            for index in indexes:
+                for match in index.match_new(stream, new_tokens):
+                    trigger = _Trigger(event.speaker, match.end,
+                                       f'{event.speaker} said "{match.said}"', at=match.start)
+                    self._try(self._rules[match.key], trigger, out)
+        elif isinstance(event, Tick):
+            now = self._state.now
+            self._try_all(self._by_on.get(TICK, ()), _Trigger(None, now, ""), out)
+        elif isinstance(event, CallEnd):
+            self._try_all(self._by_on.get("call_end", ()), _Trigger(None, self._state.now, "call ended"), out)
+        return out
+
+    # -- firing ---------------------------------------------------------------------------
+    def _try_all(self, rules, trigger: _Trigger, out: list[Prompt]) -> None:
+        for rule in rules:
+            self._try(rule, trigger, out)
+
+    def _try(self, rule: Rule, trigger: _Trigger, out: list[Prompt], depth: int = 0) -> None:
+        now = self._state.now
+        if self._fired_count[rule.id] >= rule.max_per_call:
+            return
+        if now - self._last_fired.get(rule.id, -math.inf) < rule.cooldown:
+            return
+        for ref, window in rule.after:
+            if now - self._happened.get(ref, -math.inf) > window:
+                return
+        for ref, window in rule.not_after:
+            if now - self._happened.get(ref, -math.inf) <= window:
+                return
+        measured = self._check(rule.when, trigger.at)
+        if measured is None:
+            return
+        self._fired_count[rule.id] += 1
+        self._last_fired[rule.id] = now
+        self._happened[rule.id] = now
+        if rule.step is not None and rule.step > self._stages.get(rule.article, (0, ""))[0]:
+            self._stages[rule.article] = (rule.step, rule.id)
+        evidence = "; ".join(e for e in (trigger.evidence, measured) if e)
+        if not rule.silent:
+            out.append(Prompt(
+                at=now, rule=rule.id, text=rule.text, detail=rule.detail, article=rule.article,
+                priority=rule.priority, evidence=evidence, trigger_end=trigger.time,
+                speaker=trigger.speaker, ttl=rule.ttl,  # type: ignore[arg-type]
+            ))
+        if depth < 4:  # rules that fire on this one; depth bounds a chain of "on" references
+            chained = _Trigger(trigger.speaker, trigger.time, evidence, trigger.at)
+            for follower in self._by_on.get(rule.id, ()):
+                self._try(follower, chained, out, depth + 1)
+
+    def _check(self, conditions: tuple[tuple[Condition, ...], ...], at: float | None) -> str | None:
+        """None if a condition group fails, else the measurements that held, as evidence."""
+        if not conditions:
+            return ""
+        if at is not None:  # dated at a phrase: measured for this rule alone
+            values = self._state.values(at)
+        else:
+            if self._values is None:
+                self._values = self._state.values()
+            values = self._values
+        shown: list[str] = []
+        for group in conditions:
+            for cond in group:
+                left = self._measure(cond.name, values)
+                right = self._measure(cond.value, values) if isinstance(cond.value, str) else cond.value
+                if _OPS[cond.op](left, right):
+                    if not isinstance(left, bool):
+                        shown.append(f"{cond.name} {_fmt(left)} {cond.op} {_fmt(right)}")
+                    break
+            else:
+                return None
+        return ", ".join(shown)
+
+    def _measure(self, name: str, values: dict[str, float | bool]) -> float | bool:
+        if name.startswith("since_"):
+            return self._state.now - self._happened.get(name[6:], -math.inf)
+        return values[name]
+
+    @staticmethod
+    def _moment_trigger(moment: Moment) -> _Trigger:
+        return _Trigger(moment.speaker, moment.time, moment.evidence)
+
+
+def _fmt(value: float | bool) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if math.isinf(value):
+        return "never" if value > 0 else "-inf"
+    return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))

@@ -1,0 +1,86 @@
+"""The engine: pure and deterministic, fires on the word, honours cooldown, dismissals, limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rules_script import Script, fired, run
+
+from assist.events import Dismiss, Notice, Prompt, Word, from_dict, to_dict
+from assist.rules import Engine, default_rules_dir, load_pack
+
+PACK = load_pack([default_rules_dir()])
+
+
+def eventful_call() -> Script:
+    s = Script().say("rep", "hi thanks for taking the call")
+    s.say("customer", "I am really upset my order never arrived and there are going to be layoffs")
+    s.say("rep", "well that is because the trucking company was late as I told you")
+    s.say("customer", "this is unacceptable I want to cancel my account")
+    s.say("rep", "right right let me tell you about our plan", at=s.now - 3)
+    return s.silence(30)
+
+
+def test_same_events_give_the_same_prompts():
+    script = eventful_call()
+    first = [to_dict(p) for p in run(script, engine=Engine(PACK))[0]]
+    second = [to_dict(p) for p in run(script, engine=Engine(PACK))[0]]
+    assert len(first) >= 5 and first == second
+
+
+def test_prompts_carry_what_the_overlay_needs():
+    prompts, _ = run(eventful_call())
+    for p in prompts:
+        rule = PACK.rule(p.rule)
+        assert (p.text, p.detail, p.article, p.priority, p.ttl) == (
+            rule.text, rule.detail, rule.article, rule.priority, rule.ttl)
+        assert p.evidence and p.trigger_end is not None and p.at >= p.trigger_end
+        assert from_dict(to_dict(p)).evidence == p.evidence
+
+
+def test_feedback_events_are_ignored_and_dismiss_restarts_the_cooldown():
+    engine = Engine(PACK)
+    assert engine.feed(Prompt(at=0.5, rule="empathize", text="x")) == []
+    assert engine.feed(Notice(at=0.6, kind="info", message="hi")) == []
+    s = Script().say("rep", "as I told you before")
+    prompts, _ = run(s, engine=engine)
+    assert fired(prompts) == ["listen_dont_defend"]
+    engine.feed(Dismiss(at=80.0, rule="listen_dont_defend"))  # cooldown 90 s from here
+    later = Script(now=100.0).say("rep", "as I told you before")
+    again = [p for e in later.events for p in engine.feed(e)]
+    assert again == []
+    much_later = Script(now=200.0).say("rep", "as I told you before")
+    assert fired([p for e in much_later.events for p in engine.feed(e)]) == ["listen_dont_defend"]
+
+
+def test_max_per_call_and_cooldown():
+    s = Script()
+    for i in range(6):
+        s.say("rep", "as I told you before", at=i * 100.0)
+    prompts, _ = run(s)
+    assert [round(p.at) for p in prompts] == [2, 102]  # max_per_call = 2
+
+
+def test_unknown_speaker_words_match_no_speaker_rule():
+    prompts, _ = run(Script().say("unknown", "there are going to be layoffs as I told you"))
+    assert prompts == []
+
+
+def test_state_snapshot_for_the_overlay():
+    _, engine = run(eventful_call())
+    snap = engine.state
+    assert snap.talk["rep"] > 5 and snap.talk["customer"] > 5 and 0 < snap.rep_share < 1
+    assert snap.monologue[0] in ("rep", "customer", None)
+    assert snap.interruptions["rep"] == 1 and snap.questions == 0
+    assert snap.stages["000"] == (3, "requalify")  # the bad news, then 30 s of quiet
+
+
+def test_a_generated_pack_of_many_rules_loads_and_runs(tmp_path: Path):
+    lines = []
+    for i in range(50):
+        lines += ["[[rule]]", f'id = "r{i}"', f'text = "t{i}"', 'article = "x"', 'speaker = "customer"',
+                  f'phrases = ["widget number {i}", "gadget{i}*"]', ""]
+    (tmp_path / "many.toml").write_text("\n".join(lines))
+    engine = Engine(load_pack([tmp_path]))
+    out = engine.feed(Word(at=1.0, speaker="customer", text=" gadget7s", start=0.1, end=0.5))
+    assert fired(out) == ["r7"]
