@@ -1,0 +1,84 @@
+"""``assist eval [FIXTURES…]``: replay recorded calls through the whole pipeline and score
+the prompts against each call's sidecar (see ``audio_fixtures/README.md``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assist.errors import AssistError
+
+DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "audio_fixtures"
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: must be between 0 and 1")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="score the prompts on recorded calls against their expected prompts",
+        description="Run each fixture (audio + JSON sidecar) through audio → VAD → streaming "
+        "transcriber → rules as fast as the machine goes, with the latency every event would "
+        "have had in real time, and report per fixture and per rule: prompts expected, fired, "
+        "missed, unexpected, precision, recall and prompt latency. An audio file without a "
+        "sidecar is replayed and its prompts listed. Exit status 1 when a fixture misses its "
+        "thresholds or fires a prompt it must not.",
+    )
+    parser.add_argument("fixtures", nargs="*", type=Path,
+                        help=f"sidecars, audio files or directories (default: {DEFAULT_FIXTURES.name}/)")
+    parser.add_argument("--model", default=None, help="Whisper model (default: the bundled tiny.en)")
+    parser.add_argument("--rules", action="append", type=Path, default=None,
+                        help="rule pack file or directory (repeatable; default: the repository's rules/)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--min-recall", type=_fraction, default=1.0,
+                        help="per fixture: share of expected prompts that must appear (default 1.0)")
+    parser.add_argument("--min-precision", type=_fraction, default=1.0,
+                        help="per fixture: share of scored prompts that must be expected (default 1.0)")
+    parser.add_argument("--events", type=Path, default=None, metavar="DIR",
+                        help="also write every fixture's events and prompts to DIR/NAME.jsonl")
+    parser.add_argument("--rescore", type=Path, default=None, metavar="DIR",
+                        help="skip the pipeline: feed the events saved by --events DIR to the "
+                        "current rules (a rule change re-scored in a second)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from assist.evaluation import find_fixtures, run_fixture, score, summarize
+    from assist.evaluation.runner import rescore_events, write_events
+    from assist.evaluation.progress import progress_bar
+    from assist.evaluation.report import json_report, text_report
+    from assist.model import load_model
+    from assist.rules import default_rules_dir, load_pack
+
+    fixtures = find_fixtures(args.fixtures or [DEFAULT_FIXTURES])
+    if not fixtures:
+        raise AssistError("no fixtures to evaluate")
+    pack = load_pack(args.rules or [default_rules_dir()])
+    model = None if args.rescore is not None else load_model(args.model)
+    scores = []
+    with progress_bar(fixtures, enabled=not args.no_progress and args.rescore is None) as bar:
+        for fixture in fixtures:
+            if args.rescore is not None:
+                result = rescore_events(fixture, args.rescore / f"{fixture.name}.jsonl", pack)
+            else:
+                with bar.fixture(fixture) as advance:
+                    result = run_fixture(fixture, model, pack, progress=advance,
+                                         keep_events=args.events is not None)
+            if args.events is not None and args.rescore is None:
+                write_events(args.events / f"{fixture.name}.jsonl", result.events)
+            scores.append(score(fixture, result.prompts))
+    summary = summarize(scores)
+    if args.json:
+        json.dump(json_report(summary, args.min_recall, args.min_precision), sys.stdout, indent=1)
+        print()
+    else:
+        print(text_report(summary, args.min_recall, args.min_precision))
+    return 0 if all(s.passed(args.min_recall, args.min_precision) for s in summary.judged) else 1
