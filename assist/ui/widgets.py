@@ -1,0 +1,135 @@
+"""The overlay's panels: each renders one part of a :class:`~assist.ui.view.CallView`."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from assist.events import Prompt
+from assist.scorecard import SEQUENCE, SEQUENCE_LABELS, Scorecard, clock, followed_label, scorecard_rows
+from assist.ui.view import CallView
+
+PRIORITY_STYLES = {3: "bold red", 2: "bold yellow", 1: "bold cyan"}
+SPEAKER_STYLES = {"rep": "green", "customer": "magenta", "unknown": "white"}
+SPEAKER_NAMES = {"rep": "you", "customer": "cust", "unknown": "  ? "}
+SHARE_BAR = 10  # cells of the talk-share bar
+LONG_MONOLOGUE = 60.0  # s: the rep's monologue meter turns red
+
+
+def priority_style(prompt: Prompt) -> str:
+    return PRIORITY_STYLES[max(1, min(3, prompt.priority))]
+
+
+class PromptPanel(Static):
+    """The current prompts, big and coloured by priority, with where they come from."""
+
+    def show(self, view: CallView) -> None:
+        active = view.active_prompts()
+        text = Text()
+        if not active:
+            text.append("listening…", style="dim")
+        for i, item in enumerate(active):
+            p = item.prompt
+            dim = " dim" if item.fading else ""
+            if i:
+                text.append("\n")
+            text.append(f"● {p.text.upper()}\n", style=priority_style(p) + dim)
+            if p.detail:
+                text.append(f"  {p.detail}\n", style="default" + dim)
+            source = " · ".join(x for x in (p.evidence, f"article {p.article}" if p.article else "") if x)
+            if source:
+                text.append(f"  {source}\n", style="italic dim")
+        self.update(text)
+
+
+class TranscriptPanel(Static):
+    """The last lines of the call, one line per turn; words not yet committed dimmed."""
+
+    def show(self, view: CallView) -> None:
+        lines = view.transcript()
+        height = max(1, self.content_size.height or 4)
+        width = max(20, (self.content_size.width or 80) - 5)
+        text = Text(no_wrap=True, overflow="crop")
+        for i, (speaker, said, guess) in enumerate(lines[-height:]):
+            if i:
+                text.append("\n")
+            name = SPEAKER_NAMES.get(speaker, speaker)
+            text.append(f"{name} ", style=f"bold {SPEAKER_STYLES.get(speaker, 'white')}")
+            line = Text(said)
+            if guess:
+                line.append((" " if said else "") + guess, style="dim italic")
+            if len(line) > width:  # keep the newest words in view
+                line = Text("…") + line[len(line) - width + 1 :]
+            text.append_text(line)
+        self.update(text)
+
+
+class MetersBar(Static):
+    """Call time, talk share, current monologue, customer heat; below, the 000 sequence."""
+
+    def show(self, view: CallView) -> None:
+        stats = view.stats
+        state = stats.state
+        text = Text()
+        text.append(f"⏱ {clock(view.position)}", style="bold")
+        text.append("   talk ")
+        if state.window_talk <= 0:
+            text.append("—", style="dim")
+        else:
+            share = state.rep_share
+            filled = round(share * SHARE_BAR)
+            text.append(f"you {share:.0%} ", style=SPEAKER_STYLES["rep"])
+            text.append("█" * filled, style=SPEAKER_STYLES["rep"])
+            text.append("█" * (SHARE_BAR - filled), style=SPEAKER_STYLES["customer"])
+            text.append(f" {1 - share:.0%} cust", style=SPEAKER_STYLES["customer"])
+        holder, seconds = state.monologue
+        text.append("   monologue ")
+        if holder in SPEAKER_NAMES and seconds >= 1:
+            long = holder == "rep" and seconds >= LONG_MONOLOGUE
+            text.append(f"{SPEAKER_NAMES[holder]} {seconds:.0f} s", style="bold red" if long else "")
+        else:
+            text.append("—", style="dim")
+        text.append("   heat ")
+        arrow = {"rising": "▲", "falling": "▼"}.get(state.heat_trend_label, "")
+        text.append(f"{state.heat:.1f}{arrow}", style="bold red" if state.heat_trend_label == "rising" else "bold")
+        text.append("\nstage ", style="dim")
+        stage = stats.sequence_stage()
+        for i, rule in enumerate(SEQUENCE):
+            if i:
+                text.append(" › ", style="dim")
+            text.append(SEQUENCE_LABELS[rule], style="bold reverse" if rule == stage else "dim")
+        self.update(text)
+
+
+class StatusLine(Static):
+    """Model, source, replay state and capture warnings."""
+
+    def show(self, view: CallView, source: str, playing: str) -> None:
+        text = Text()
+        text.append(source, style="dim")
+        if playing:
+            text.append(f"   {playing}", style="bold")
+        for notice in view.warnings():
+            who = f" ({notice.speaker})" if notice.speaker else ""
+            text.append(f"   ⚠ {notice.message}{who}", style="bold black on yellow")
+        self.update(text)
+
+
+def scorecard_table(card: Scorecard) -> Table:
+    figures = Table(title="Call scorecard", show_header=False, expand=False, title_style="bold")
+    figures.add_column(style="dim")
+    figures.add_column(style="bold")
+    for label, value in scorecard_rows(card):
+        figures.add_row(label, value)
+    return figures
+
+
+def prompts_table(card: Scorecard) -> Table:
+    table = Table(title="Prompts", expand=False, title_style="bold")
+    for name in ("at", "prompt", "check", "result"):
+        table.add_column(name)
+    for p in card.prompts:
+        style = {True: "green", False: "red", None: "dim"}[p.followed]
+        table.add_row(clock(p.at), p.text, p.check or "—", Text(followed_label(p), style=style))
+    return table
