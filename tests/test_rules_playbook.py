@@ -7,6 +7,7 @@ import pytest
 from rules_script import COMMIT_DELAY, Script, fired, run
 
 from assist.rules import default_rules_dir, load_pack
+from assist.events import SpeechEnd, SpeechStart
 
 FILLER = "and then we went over the usual numbers for the quarter with the team"
 
@@ -288,6 +289,18 @@ def test_ask_directly_after_three_curt_answers():
         s.say("rep", question + " " + talk(3)).say("customer", answer, pause=1.5)
     prompts, engine = run(s)
     assert fired(prompts) == ["ask_directly"] and "curt" in prompts[0].evidence
+
+
+def test_ask_directly_not_on_short_sounds_with_no_words():
+    # On the real phone call, echo and "mm"s on the caller's line made short VAD turns.
+    s = Script()
+    for question in ["press the two buttons", "hold them for ten seconds", "now turn the car back on"]:
+        s.say("rep", question + " " + talk(3))
+        start = s.now + 1.5
+        s.events += [SpeechStart(at=start + 0.25, speaker="customer", start=start),
+                     SpeechEnd(at=start + 0.65, speaker="customer", start=start, end=start + 0.4)]
+        s.now = start + 0.4
+    assert fired(run(s)[0]) == []
 
 
 def test_ask_directly_near_miss():

@@ -66,7 +66,7 @@ MEASUREMENTS: dict[str, str] = {
     "heat_trend": "heat now minus heat heat_trend_window seconds ago",
     "questions": "questions the rep has asked (words ending in ?)",
     "customer_curt_answers": "curt customer answers in a row: shorter than curt_answer s, "
-    "after a pause of curt_pause s (a 3 s answer resets it; VAD only)",
+    "after a pause of curt_pause s, with a transcribed word (a 3 s answer resets it; needs VAD)",
     "rep_silent": "seconds since the rep last talked",
     "customer_silent": "seconds since the customer last talked",
 }
@@ -206,6 +206,10 @@ class ConversationState:
         self.questions = 0
         self.curt_answers = 0
         self._curt_rep_end = -INF
+        # A short customer turn counts as a curt answer only once a word of it is committed:
+        # voice activity alone is also a cough, an "mm" or the rep's echo on the call line.
+        self._curt_pending: tuple[float, float, float] | None = None  # start, end, rep_end
+        self._customer_word_start = -INF
         self._heat_index = heat_words or PhraseIndex()
         self._heat_weights = heat_weights or {}
         self._heat_hits: deque[tuple[float, float, str]] = deque()  # time, weight, words said
@@ -242,6 +246,9 @@ class ConversationState:
             if event.speaker == "rep" and "?" in event.text:
                 self.questions += 1
                 moments.append(Moment("rep_question", "rep", event.end, f'rep asked: "{event.text.strip()}"'))
+            if event.speaker == "customer":
+                self._customer_word_start = event.start
+                self._confirm_curt(event.start)
             if event.speaker == "customer" and stream is not None:
                 for match in self._heat_index.match_new(stream, new_tokens):
                     self._heat_hits.append((match.end, self._heat_weights.get(match.key, 1.0), match.said))
@@ -250,11 +257,23 @@ class ConversationState:
 
     def _count_curt(self, start: float, end: float) -> None:
         s, rep_end = self.settings, self.sides["rep"].last_end
+        self._curt_pending = None
         if end - start < s.curt_answer and start - rep_end >= s.curt_pause and rep_end > self._curt_rep_end:
-            self.curt_answers += 1
-            self._curt_rep_end = rep_end  # one curt answer per rep turn
+            self._curt_pending = (start, end, rep_end)
+            if self._customer_word_start >= start - 0.5:  # a word of it came before its end
+                self._confirm_curt(self._customer_word_start)
         elif end - start >= 2 * s.curt_answer:
             self.curt_answers = 0
+
+    def _confirm_curt(self, word_start: float) -> None:
+        if self._curt_pending is None:
+            return
+        start, end, rep_end = self._curt_pending
+        # Whisper stretches a turn's last word, and VAD trims its edges: allow a little slack.
+        if start - 0.5 <= word_start <= end + 0.5:
+            self._curt_pending = None
+            self.curt_answers += 1
+            self._curt_rep_end = rep_end  # one curt answer per rep turn
 
     def _track_floor_and_overlap(self, moments: list[Moment]) -> None:
         s, now = self.settings, self.now
