@@ -31,7 +31,7 @@ import numpy as np
 from faster_whisper import decode_audio
 
 from assist.audio.base import SAMPLE_RATE, Chunk
-from assist.events import Word
+from assist.events import Prompt, Word
 from assist.model import load_model
 from assist.pipeline import Pipeline
 from assist.rules import Engine, default_rules_dir, load_pack
@@ -131,12 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     prompts = 0
     last_report = 0.0
     try:
-        for event in pipeline.events():
+        for event in engine.coach(pipeline.events()):
             log.write(event)
-            for prompt in engine.feed(event):
-                log.write(prompt)
+            if isinstance(event, Prompt):
                 prompts += 1
-            if isinstance(event, Word):
+            elif isinstance(event, Word):
                 latencies.append((event.end, event.at - event.end))
             if event.at - last_report >= 300:
                 last_report = event.at

@@ -51,12 +51,11 @@ def run_fixture(
     engine = Engine(pack)
     prompts: list[Prompt] = []
     kept: list[Event] = []
-    for event in pipeline.events():
-        fired = engine.feed(event)
-        prompts += fired
+    for event in engine.coach(pipeline.events()):
+        if isinstance(event, Prompt):
+            prompts.append(event)
         if keep_events:
             kept.append(event)
-            kept += fired
         if progress is not None:
             progress(pipeline.captured, total)
     return FixtureRun(fixture, prompts, pipeline.captured, time.perf_counter() - started, kept)

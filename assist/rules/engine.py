@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import operator
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from assist.events import CallEnd, Dismiss, Event, Prompt, Tick, Word
@@ -61,6 +62,12 @@ class Engine:
     @property
     def state(self) -> StateSnapshot:
         return self._state.snapshot(self._stages)
+
+    def coach(self, events: Iterable[Event]) -> Iterator[Event]:
+        """The events with the prompts they fire merged in, each right after its trigger."""
+        for event in events:
+            yield event
+            yield from self.feed(event)
 
     def feed(self, event: Event) -> list[Prompt]:
         """Apply one event; returns the prompts it fires (often none)."""

@@ -27,13 +27,6 @@ def add_call_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jsonl", action="store_true", help="with --no-ui: every event as JSON lines")
 
 
-def coached(events: Iterable[Event], engine) -> Iterator[Event]:
-    """The events with the rule engine's prompts merged in, each right after its trigger."""
-    for event in events:
-        yield event
-        yield from engine.feed(event)
-
-
 def open_pipeline(source: AudioSource, model: str | None, clock: Clock) -> tuple[Pipeline, Iterator[Event]]:
     """Pipeline on ``source`` with the default rule pack: (pipeline, its coached events).
 
@@ -45,7 +38,7 @@ def open_pipeline(source: AudioSource, model: str | None, clock: Clock) -> tuple
 
     engine = Engine(load_pack([default_rules_dir()]))
     pipeline = Pipeline(source, load_model(model), clock=clock)
-    return pipeline, coached(pipeline.events(), engine)
+    return pipeline, engine.coach(pipeline.events())
 
 
 @contextmanager
