@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -26,7 +27,7 @@ from assist.session_log import WavRecorder, list_sessions, read_log
 
 ROOT = Path(__file__).resolve().parents[1]
 CALL = ROOT / "audio_fixtures" / "01_layoffs.flac"
-SECONDS = 20.0  # to just after "layoffs in our department" and the rep's sympathy
+SECONDS = 20.0  # to just after "getting laid off" and the rep's sympathy
 
 
 def write_wav(path: Path, samples: np.ndarray) -> Path:
@@ -79,7 +80,9 @@ class Live:
         return self.proc.returncode, err
 
     def text(self, speaker: str) -> str:
-        return "".join(e["text"] for e in self.events if e["type"] == "word" and e["speaker"] == speaker).lower()
+        """The speaker's committed words, lower case, without punctuation ("focusing. today")."""
+        words = (e["text"] for e in self.events if e["type"] == "word" and e["speaker"] == speaker)
+        return re.sub(r"[^\w' ]", "", "".join(words).lower())
 
 
 def test_live_call_through_pulseaudio_gives_the_expected_prompt_log_and_scorecard(sides, tmp_path):
