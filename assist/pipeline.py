@@ -17,9 +17,12 @@ final passes first, then the channel that has waited longest. Clocks:
 - ``fast``: no pacing and no partial passes: one final pass per turn (long turns in
   ``max_window`` pieces). ``at`` is the audio read so far; latencies mean nothing.
 
-CPU: interim passes wait while the last ``budget_window`` seconds of call time used more
-than ``cpu_budget`` of one core (default 0.5); final passes always run. On a fast machine
-the budget never bites; on a slow or busy one, words commit a little later instead of the
+CPU: a token bucket. Call time earns ``cpu_budget`` seconds of compute per second (default
+0.5 of one core), up to ``budget_burst`` seconds saved; every pass and the VAD spend from
+it, and interim passes wait while it is empty; final passes always run. Waiting for the
+bucket spaces passes evenly (a 0.3 s pass at 0.5 core: one every 0.6 s), where a window
+average let passes run back to back and then held them for seconds. On a fast machine the
+budget never bites; on a slow or busy one, words commit a little later instead of the
 transcriber eating the machine the rep's call and overlay run on.
 """
 
@@ -101,7 +104,7 @@ class Pipeline:
         behind_after: float = 0.9,
         sim_time: Literal["wall", "cpu"] = "cpu",
         cpu_budget: float | None = 0.5,
-        budget_window: float = 5.0,
+        budget_burst: float = 2.0,
     ) -> None:
         if clock not in CLOCKS:
             raise ValueError(f"clock must be one of {', '.join(CLOCKS)}")
@@ -119,11 +122,11 @@ class Pipeline:
         self.channels = [ChannelTranscriber(s, decoder, **options) for s in self.speakers]
         self.vads = [StreamingVAD(**(vad_options or {})) for _ in self.speakers]
         self.behind_after = behind_after
-        # Interim passes wait while the last `budget_window` seconds of call time used
-        # more than `cpu_budget` of a core; final passes always run. None: no limit.
+        # The CPU token bucket (see the module docstring). None: no limit.
         self.cpu_budget = cpu_budget
-        self.budget_window = budget_window
-        self._spent: list[tuple[float, float]] = []  # (call time, seconds of compute)
+        self.budget_burst = budget_burst
+        self._credit = budget_burst  # seconds of compute the bucket holds
+        self._credited_at = 0.0  # call time the bucket was last filled to
         self._now = 0.0  # call time, for the budget
         if sim_time not in ("wall", "cpu"):
             raise ValueError("sim_time must be 'wall' or 'cpu'")
@@ -183,7 +186,9 @@ class Pipeline:
             for ev in vad.feed(column):
                 out.append(self._vad_event(channel, ev.kind, ev.time, ev.start, stamp))
             channel.voiced_until = vad.voiced_until
-        self.stats.vad_seconds += self._cost() - t0
+        spent = self._cost() - t0
+        self.stats.vad_seconds += spent
+        self._credit -= spent
         yield from self._ticks(stamp)
         yield from out
 
@@ -209,10 +214,10 @@ class Pipeline:
     def _over_budget(self) -> bool:
         if self.cpu_budget is None:
             return False
-        since = self._now - self.budget_window
-        while self._spent and self._spent[0][0] < since:
-            self._spent.pop(0)
-        return sum(c for _, c in self._spent) > self.cpu_budget * self.budget_window
+        earned = (self._now - self._credited_at) * self.cpu_budget
+        self._credit = min(self.budget_burst, self._credit + earned)
+        self._credited_at = self._now
+        return self._credit <= 0.0
 
     def _pick(self) -> ChannelTranscriber | None:
         best, key = None, None
@@ -232,7 +237,7 @@ class Pipeline:
             self.stats.passes += 1
             self.stats.pass_seconds.append(elapsed)
             self.stats.windows.append(result.window)
-            self._spent.append((self._now, elapsed))
+            self._credit -= elapsed
         return result, elapsed
 
     def _pass_events(self, channel: ChannelTranscriber, result: PassResult, at: float) -> Iterator[Event]:

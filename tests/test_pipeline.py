@@ -202,10 +202,10 @@ def test_cpu_governor_holds_interim_passes_to_the_budget(jfk):
     runs = {}
     for budget in (None, 0.3):
         dec = LocatingDecoder(jfk[:, 0], script, cost=0.2)
-        pipe = Pipeline(ArraySource(jfk), decoder=dec, clock="simulated", cpu_budget=budget, budget_window=3.0)
+        pipe = Pipeline(ArraySource(jfk), decoder=dec, clock="simulated", cpu_budget=budget)
         events = list(pipe.events())
         words = [e for e in events if isinstance(e, Word)]
         assert " ".join(w.text.strip() for w in words) == " ".join(t for _, t in JFK_TURNS)
         runs[budget] = sum(pipe.stats.pass_seconds) / pipe.stats.audio_seconds
     assert runs[None] > 0.45
-    assert runs[0.3] < 0.3 + 0.1  # one pass may overshoot the window
+    assert runs[0.3] < 0.3 + 0.2  # the bucket starts full (2 s of CPU over an 11 s call)

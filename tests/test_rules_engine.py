@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rules_script import Script, fired, run
 
-from assist.events import Dismiss, Notice, Prompt, Word, from_dict, to_dict
+from assist.events import Dismiss, Notice, Partial, Prompt, Word, WordGuess, from_dict, to_dict
 from assist.rules import Engine, default_rules_dir, load_pack
 
 PACK = load_pack([default_rules_dir()])
@@ -84,3 +86,29 @@ def test_a_generated_pack_of_many_rules_loads_and_runs(tmp_path: Path):
     engine = Engine(load_pack([tmp_path]))
     out = engine.feed(Word(at=1.0, speaker="customer", text=" gadget7s", start=0.1, end=0.5))
     assert fired(out) == ["r7"]
+
+
+def _guess(at: float, speaker: str, text: str, start: float) -> Partial:
+    words = tuple(WordGuess(" " + w, start + 0.3 * i, start + 0.3 * i + 0.25) for i, w in enumerate(text.split()))
+    return Partial(at=at, speaker=speaker, words=words)
+
+
+def test_a_phrase_in_the_guess_fires_before_it_commits_and_not_again_after(tmp_path):
+    (tmp_path / "r.toml").write_text(
+        '[[rule]]\nid = "bad_news"\ntext = "Empathize"\narticle = "000"\nspeaker = "customer"\n'
+        'phrases = ["layoffs"]\ncooldown = 0\nmax_per_call = 9\n')
+    engine = Engine(load_pack([tmp_path]))
+    # Its last word may be cut off: a phrase there waits for more speech.
+    assert engine.feed(_guess(5.3, "customer", "there are going to be layoffs", 3.0)) == []
+    early = engine.feed(_guess(5.6, "customer", "there are going to be layoffs in", 3.0))
+    assert fired(early) == ["bad_news"]
+    assert early[0].trigger_end == pytest.approx(3.0 + 0.3 * 5 + 0.25) and early[0].at == 5.6
+    assert 'customer said "layoffs"' in early[0].evidence
+    # The next guess and the commit are the same utterance: no second prompt.
+    assert engine.feed(_guess(5.9, "customer", "there are going to be layoffs in our", 3.0)) == []
+    committed = [Word(at=6.5, speaker="customer", text=" " + w, start=3.0 + 0.3 * i, end=3.25 + 0.3 * i)
+                 for i, w in enumerate("there are going to be layoffs in".split())]
+    assert [p for w in committed for p in engine.feed(w)] == []
+    # A later utterance fires again, from its commit alone.
+    again = engine.feed(Word(at=20.0, speaker="customer", text=" layoffs", start=18.0, end=18.4))
+    assert fired(again) == ["bad_news"]

@@ -3,7 +3,12 @@
 Each event updates the conversation state, then only the rules it can concern are tried:
 phrase rules on the speaker's new words (found through the phrase index, not by scanning
 every rule), ``on = <moment or rule>`` rules when that happens, condition-only rules on
-ticks. A rule that fires (even a silent one) is recorded, which is what ``after``,
+ticks.
+
+Phrase rules also look at the transcriber's current guess (``Partial``): a phrase in it that
+more speech already follows (not in its last word, which may be cut off) fires then, without
+waiting for the words to commit — a second or more sooner when the transcriber is
+busy. The same utterance of the phrase does not fire again when its words commit. A rule that fires (even a silent one) is recorded, which is what ``after``,
 ``not_after``, ``since_<id>`` and ``on = <rule>`` look at.
 """
 
@@ -15,10 +20,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from assist.events import CallEnd, Dismiss, Event, Prompt, Tick, Word
+from assist.events import CallEnd, Dismiss, Event, Partial, Prompt, Tick, Word
 
 from .loader import TICK, Condition, Rule, RulePack
-from .matching import PhraseIndex, TokenStream
+from .matching import Match, PhraseIndex, TokenStream
 from .state import ConversationState, Moment, StateSnapshot
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -58,6 +63,9 @@ class Engine:
         self._last_fired: dict[str, float] = {}
         self._stages: dict[str, tuple[int, str]] = {}
         self._values: dict[str, float | bool] | None = None  # measured once per event
+        # (speaker, rule) -> start of the phrase that fired from a guess, so its commit does
+        # not fire it again
+        self._guessed: dict[tuple[str, str], float] = {}
 
     @property
     def state(self) -> StateSnapshot:
@@ -90,20 +98,46 @@ class Engine:
             self._happened[moment.name] = moment.time
             self._try_all(self._by_on.get(moment.name, ()), self._moment_trigger(moment), out)
         if isinstance(event, Word) and stream is not None and new_tokens:
-            indexes = [self._indexes["any"]]
-            if event.speaker in ("rep", "customer"):
-                indexes.insert(0, self._indexes[event.speaker])
-            for index in indexes:
-                for match in index.match_new(stream, new_tokens):
-                    trigger = _Trigger(event.speaker, match.end,
-                                       f'{event.speaker} said "{match.said}"', at=match.start)
-                    self._try(self._rules[match.key], trigger, out)
+            for match in self._phrases(event.speaker, stream, new_tokens):
+                guessed = self._guessed.pop((event.speaker, match.key), None)
+                if guessed is not None and abs(guessed - match.start) < 1.0:
+                    continue  # this utterance of it already fired from the guess
+                self._fire_phrase(event.speaker, match, out)
+        elif isinstance(event, Partial):
+            self._match_guess(event, out)
         elif isinstance(event, Tick):
             now = self._state.now
             self._try_all(self._by_on.get(TICK, ()), _Trigger(None, now, ""), out)
         elif isinstance(event, CallEnd):
             self._try_all(self._by_on.get("call_end", ()), _Trigger(None, self._state.now, "call ended"), out)
         return out
+
+    # -- phrases --------------------------------------------------------------------------
+    def _phrases(self, speaker: str, stream: TokenStream, new_tokens: int, remember: bool = True) -> list[Match]:
+        indexes = [self._indexes["any"]]
+        if speaker in ("rep", "customer"):
+            indexes.insert(0, self._indexes[speaker])
+        return [m for index in indexes for m in index.match_new(stream, new_tokens, remember)]
+
+    def _fire_phrase(self, speaker: str, match: Match, out: list[Prompt]) -> bool:
+        before = self._fired_count[match.key]
+        trigger = _Trigger(speaker, match.end, f'{speaker} said "{match.said}"', at=match.start)
+        self._try(self._rules[match.key], trigger, out)
+        return self._fired_count[match.key] > before
+
+    def _match_guess(self, event: Partial, out: list[Prompt]) -> None:
+        """Phrase rules on the guess, all but its last word, after the committed words."""
+        stream = self._streams.get(event.speaker)
+        if stream is None or len(event.words) < 2:
+            return
+        scratch = stream.fork()
+        new_tokens = sum(scratch.push(w.text, w.start, w.end) for w in event.words[:-1])
+        for match in self._phrases(event.speaker, scratch, new_tokens, remember=False):
+            key = (event.speaker, match.key)
+            if abs(self._guessed.get(key, -math.inf) - match.start) < 1.0:
+                continue  # fired from an earlier guess already
+            if self._fire_phrase(event.speaker, match, out):
+                self._guessed[key] = match.start
 
     # -- firing ---------------------------------------------------------------------------
     def _try_all(self, rules, trigger: _Trigger, out: list[Prompt]) -> None:

@@ -188,6 +188,10 @@ class TokenStream:
             del self.words[stale]
         return len(new)
 
+    def fork(self) -> TokenStream:
+        """A copy to push guessed words onto without touching this stream."""
+        return TokenStream(self.keep, deque(self.tokens), dict(self.words), self.count, self.words_pushed)
+
 
 class PhraseIndex:
     """Phrases grouped by first letters and length, for cheap incremental matching."""
@@ -210,12 +214,16 @@ class PhraseIndex:
         else:
             self._fuzzy.setdefault((phrase.joined[:2], len(phrase.joined)), []).append((key, phrase))
 
-    def match_new(self, stream: TokenStream, new_tokens: int) -> list[Match]:
-        """Phrases that end at one of the ``new_tokens`` last tokens of ``stream``."""
+    def match_new(self, stream: TokenStream, new_tokens: int, remember: bool = True) -> list[Match]:
+        """Phrases that end at one of the ``new_tokens`` last tokens of ``stream``.
+
+        ``remember=False`` for a throwaway stream (a :meth:`TokenStream.fork`): nothing is
+        kept about it.
+        """
         if not self.max_tokens or not new_tokens:
             return []
         tokens = stream.tokens
-        last = self._last.setdefault(id(stream), {})
+        last = self._last.setdefault(id(stream), {}) if remember else {}
         found: list[Match] = []
         size = len(tokens)
         for end in range(size - new_tokens, size):

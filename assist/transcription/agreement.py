@@ -74,7 +74,10 @@ class LocalAgreement:
     min_probability: float = 0.0  # never commit a word the latest pass is this unsure of
     history: list[list[DecodedWord]] = field(default_factory=list)
 
-    def update(self, words: Sequence[DecodedWord]) -> tuple[list[DecodedWord], list[DecodedWord]]:
+    def update(
+        self, words: Sequence[DecodedWord], hold_last: bool = False
+    ) -> tuple[list[DecodedWord], list[DecodedWord]]:
+        """``hold_last``: never commit the hypothesis's last word (it may be cut off)."""
         words = list(words)
         self.history.append(words)
         self.history = self.history[-self.n :]
@@ -87,6 +90,8 @@ class LocalAgreement:
             if words[i].probability < self.min_probability:
                 k = i
                 break
+        if hold_last and words and k == len(words):
+            k -= 1
         commit, partial = words[:k], words[k:]
         if commit:
             # What stays in the history must be the uncommitted part of each hypothesis.

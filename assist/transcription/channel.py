@@ -8,7 +8,8 @@ clock or threads; the decoder is anything with ``decode(audio, prompt)``.
 Policy:
 - While a turn is open, a *partial pass* decodes the window (turn start − pre-roll … now)
   every ``interval`` seconds of new audio; LocalAgreement-n commits the prefix the last n
-  passes agree on, the rest is the partial.
+  passes agree on, the rest is the partial. The last word heard is held back while the VAD
+  hears speech going on past it (``cut_margin``): the window may have cut it in two.
 - At the turn's end a *final pass* decodes the window up to the VAD end and commits the rest;
   word ends are clamped to the VAD end (Whisper stretches the last word into the silence).
 - Long turns: once the window exceeds ``trim_after`` seconds, it is cut at a gap between
@@ -87,6 +88,7 @@ class ChannelTranscriber:
         merge_gap: float | None = None,
         token_rate: float = 5.0,
         token_slack: int = 6,
+        cut_margin: float = 0.1,
     ) -> None:
         self.speaker = speaker
         self.decoder = decoder
@@ -112,6 +114,7 @@ class ChannelTranscriber:
         self.voiced_until = 0.0  # end of the last voiced VAD frame (set by the pipeline)
         self.token_rate = token_rate
         self.token_slack = token_slack
+        self.cut_margin = cut_margin
         self.committed: list[DecodedWord] = []  # every word committed on this channel
         self._chunks: deque[np.ndarray] = deque()
         self._audio_start = 0  # sample index of the first kept sample
@@ -315,7 +318,10 @@ class ChannelTranscriber:
         now = self.audio_time
         fresh, rejected, seconds = self._decode(turn, now)
         turn.last_pass = now
-        commit, partial = turn.agreement.update(fresh)
+        # Speech that goes on past the last word heard means the window cut into it: two
+        # passes can agree on "extreme." while "extremely" is still being said.
+        cut_into = bool(fresh) and self.voiced_until > fresh[-1].end + self.cut_margin
+        commit, partial = turn.agreement.update(fresh, hold_last=cut_into)
         committed = self._commit(commit)
         turn.partial = partial
         self._trim(turn)
