@@ -43,6 +43,7 @@ class FollowCheck:
     window: float
     pattern: str = ""  # for "say": a regex over the rep's words
     label: str = ""  # what the scorecard says was checked
+    alternative: FollowCheck | None = None  # another way to follow the prompt: either counts
 
 
 _STOP = FollowCheck("stop_talking", 2.0, label="you stopped talking within 2 s")
@@ -50,8 +51,13 @@ _ASK = FollowCheck("ask", 20.0, label="you asked a question within 20 s")
 FOLLOW_CHECKS: dict[str, FollowCheck] = {
     **{rule: _STOP for rule in (
         "let_them_finish", "monologue", "give_space", "fall_back", "listen_dont_defend",
-        "empathize", "too_soon", "talk_share",
+        "too_soon", "talk_share",
     )},
+    # Acknowledging the feeling is empathizing too, not only falling silent.
+    "empathize": FollowCheck(
+        "say", 10.0, r"\b(sorry|oh no|understand|hear you|must be|sounds (hard|tough|awful|rough)|that'?s (hard|tough|awful|rough))",
+        "you acknowledged it or let them talk", alternative=_STOP,
+    ),
     **{rule: _ASK for rule in (
         "clarify", "ask_what_else", "ask_their_solution", "in_my_shoes", "ask_directly",
         "requalify", "verify_promise",
@@ -212,17 +218,25 @@ class CallStats:
         check = FOLLOW_CHECKS.get(prompt.rule)
         if check is None:
             return None
+        verdicts = []
+        while check is not None:
+            verdicts.append(self._judge(prompt, check))
+            check = check.alternative
+        if True in verdicts:
+            return True
+        return None if None in verdicts else False
+
+    def _judge(self, prompt: Prompt, check: FollowCheck) -> bool | None:
         deadline = prompt.at + check.window
         if check.kind == "stop_talking":
             if not self._rep_speaking_at(deadline, until=self.now):
                 return True
         elif check.kind in ("ask", "say"):
-            pattern = re.compile(check.pattern, re.I) if check.kind == "say" else None
-            for w in self._rep_words:
-                if prompt.at <= w.at and w.start <= deadline:
-                    text = w.text.strip()
-                    if (pattern.search(text) if pattern else text.endswith("?")):
-                        return True
+            said = [w.text.strip() for w in self._rep_words if prompt.at <= w.at and w.start <= deadline]
+            if check.kind == "ask" and any(text.endswith("?") for text in said):
+                return True
+            if check.kind == "say" and re.search(check.pattern, " ".join(said), re.I):
+                return True
         elif check.kind == "speak":
             if any(r.start >= prompt.at and r.start <= deadline for r in self._runs.get("rep", [])):
                 return True

@@ -16,7 +16,10 @@ machine, but the run takes only the compute time), then:
 - speed: the ``fast`` clock (one final pass per turn), × real time.
 
 Methods: ``stream`` = short-window decode every 0.25 s of new speech, LocalAgreement-2,
-the pipeline's CPU governor on (0.5 core); ``stream-uncapped``: the same without the
+the pipeline's CPU governor on (0.5 core); ``cli``: the same as a user runs it,
+``assist transcribe FILE --jsonl`` in a process of its own (its peak memory and CPU are the
+tool's alone, model load included; the other rows' peak is this whole script's);
+``stream-uncapped``: the same without the
 governor (what a machine with CPU to spare gets); ``naive`` = faster-whisper's own
 ``transcribe()`` (30 s padded, greedy) every 1 s on the same VAD-gated utterance buffer,
 LocalAgreement-2, no governor.
@@ -203,6 +206,24 @@ def run_pipeline(path: Path, decoder, clock: str, sim_time: str, channel_options
     return run
 
 
+def run_cli(path: Path) -> Run:
+    """``assist transcribe FILE --jsonl`` in a process of its own: the memory and CPU a user
+    sees, without this script's reference passes and arrays."""
+    proc = subprocess.Popen([sys.executable, "-m", "assist", "transcribe", str(path), "--jsonl"],
+                            stdout=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
+    w0 = time.perf_counter()
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"assist transcribe {path} failed (status {status})")
+    run = Run(wall=time.perf_counter() - w0, cpu=usage.ru_utime + usage.ru_stime, peak_mb=usage.ru_maxrss / 1024)
+    for line in out.decode().splitlines():
+        ev = json.loads(line)
+        if ev["type"] == "word":
+            run.words.setdefault(ev["speaker"], []).append(TimedWord(ev["text"], ev["start"], ev["end"], ev["at"]))
+    return run
+
+
 def offline(model, audio: np.ndarray) -> list[TimedWord]:
     segments, _ = model.transcribe(audio, language="en", word_timestamps=True, vad_filter=True,
                                    vad_parameters={"min_silence_duration_ms": 500})
@@ -217,7 +238,7 @@ def fmt(x: float, spec: str = ".2f") -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--files", default="call,jfk,stereo,synthetic")
-    ap.add_argument("--methods", default="stream,stream-uncapped,naive")
+    ap.add_argument("--methods", default="stream,cli,stream-uncapped,naive")
     ap.add_argument("--sim-time", choices=("cpu", "wall"), default="cpu")
     ap.add_argument("--threads", type=int, default=None, help="CTranslate2 threads (default: assist's)")
     ap.add_argument("--no-fast", action="store_true", help="skip the fast-clock speed run")
@@ -259,8 +280,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             label = f"{name} ({path.name}, {duration:.0f} s, {len(speakers)} ch)"
             for method in chosen:
-                make, opts, pipe_opts = methods[method]
-                run = run_pipeline(path, make(), "simulated", args.sim_time, opts, **pipe_opts)
+                if method == "cli":
+                    run = run_cli(path)
+                else:
+                    make, opts, pipe_opts = methods[method]
+                    run = run_pipeline(path, make(), "simulated", args.sim_time, opts, **pipe_opts)
                 lat, part = [], []
                 for s in speakers:
                     lat += latencies(ref_words[s], run.words.get(s, []))
@@ -274,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                     "part50": percentile(part, 50), "part95": percentile(part, 95),
                     "matched": len(lat), "words": sum(len(v) for v in run.words.values()),
                     "cpu": run.cpu / duration, "peak_mb": run.peak_mb,
-                    "pass_ms": run.stats["pass_mean"] * 1000, "passes": run.stats["passes"],
+                    "pass_ms": run.stats.get("pass_mean", float("nan")) * 1000,
+                    "passes": run.stats.get("passes", "—"),
                     "wall": run.wall, "xrt": float("nan"), "notices": run.notices,
                 })
                 print(f"... {name} {method}: {rows[-1]['wer']:.3f} WER, p50 {rows[-1]['lat50']:.2f} s", file=sys.stderr)
@@ -297,11 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nsimulated clock, sim-time={args.sim_time}, CTranslate2 threads={threads}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}\n")
     print(header)
-    print("|" + "---|" * header.count("|")[:-1] if False else "|" + "|".join("---" for _ in range(13)) + "|")
+    print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
         print(f"| {r['file']} | {r['method']} | {fmt(r['wer'], '.3f')} | {fmt(r['wer_offline'], '.3f')} "
               f"| {fmt(r['lat50'])} | {fmt(r['lat95'])} | {fmt(r['part50'])} | {fmt(r['part95'])} "
-              f"| {r['cpu'] * 100:.0f} % | {r['peak_mb']:.0f} | {r['pass_ms']:.0f} | {r['passes']} "
+              f"| {r['cpu'] * 100:.0f} % | {r['peak_mb']:.0f} | {fmt(r['pass_ms'], '.0f')} | {r['passes']} "
               f"| {fmt(r['xrt'], '.1f')} |")
     print("\nWER of the phone call is against the offline transcript (it has no reference text).")
     if args.json:

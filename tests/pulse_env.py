@@ -1,7 +1,7 @@
 """A private PulseAudio server for the tests that capture for real (scripts/pulse-test-env.sh).
 
 Started once per test session, on first use, and stopped at exit. Tests skip when PulseAudio
-or the ALSA pulse plugin is not installed (CI installs both: scripts/install-system-deps).
+is not installed, and fail in CI (which installs it: scripts/install-system-deps).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from system_tools import tool_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "pulse-test-env.sh"
@@ -35,7 +36,7 @@ def ensure_pulse() -> str:
     """
     global _directory
     if not shutil.which("pulseaudio") or not shutil.which("pactl"):
-        pytest.skip("PulseAudio is not installed")
+        tool_missing("PulseAudio is not installed")
     if _directory is None:
         _directory = tempfile.mkdtemp(prefix="assist-pulse-")
         atexit.register(subprocess.run, [str(SCRIPT), "stop", _directory], check=False)

@@ -11,6 +11,8 @@ from pathlib import Path
 import av
 import pytest
 
+from system_tools import tool_missing
+
 from assist.evaluation.fixtures import ANY_RULE, find_fixtures
 from assist.rules import default_rules_dir, load_pack
 
@@ -89,7 +91,7 @@ def test_regeneration_is_bit_identical(tmp_path):
     make = _generator()
     missing = make.tts_tools_missing()
     if missing:
-        pytest.skip(f"TTS tools missing: {', '.join(missing)} (scripts/install-system-deps)")
+        tool_missing(f"TTS tools missing: {', '.join(missing)}")
     name = "08_friendly"  # the shortest call: a few seconds of TTS
     assert make.main([name, "--out", str(tmp_path)]) == 0
     for suffix in (".flac", ".json"):

@@ -112,3 +112,19 @@ def test_a_phrase_in_the_guess_fires_before_it_commits_and_not_again_after(tmp_p
     # A later utterance fires again, from its commit alone.
     again = engine.feed(Word(at=20.0, speaker="customer", text=" layoffs", start=18.0, end=18.4))
     assert fired(again) == ["bad_news"]
+
+
+def test_evidence_says_measurements_in_words(tmp_path):
+    from assist.rules.state import BOOLEAN_MEASUREMENTS, EVIDENCE, MEASUREMENTS
+
+    assert set(EVIDENCE) == set(MEASUREMENTS) - BOOLEAN_MEASUREMENTS
+    (tmp_path / "r.toml").write_text(
+        '[[rule]]\nid = "greeted"\nsilent = true\nspeaker = "rep"\nphrases = ["how are you"]\n\n'
+        '[[rule]]\nid = "apology"\nsilent = true\nspeaker = "rep"\nphrases = ["sorry"]\n\n'
+        '[[rule]]\nid = "r"\ntext = "R"\narticle = "004"\n'
+        'when = ["customer_silent >= 1.5", "since_greeted < 60", "since_apology > 60", "rep_share > 0.5", "customer_talk > 0"]\n')
+    s = Script().say("rep", "hi how are you doing today my friend").say("customer", "fine").silence(3)
+    out = run(s, engine=Engine(load_pack([tmp_path])))[0]
+    assert fired(out) == ["r"]
+    assert out[0].evidence == ("customer quiet 1.7 s, 3.5 s since greeted, no apology yet, you: 89% of the talk, "
+                               "customer has talked 0.3 s in all")

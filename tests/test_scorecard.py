@@ -90,6 +90,21 @@ def test_apology_check_and_dismissal():
     assert outcome.followed is True and outcome.dismissed
 
 
+@pytest.mark.parametrize("reply, followed", [
+    ("Oh no. I'm so sorry to hear that, that sounds hard", True),  # acknowledged, talking on
+    ("Right so anyway about the new shelving line and the pricing", False),  # pitched on
+])
+def test_empathize_is_followed_by_acknowledging_or_by_silence(reply, followed):
+    events = [Prompt(at=10.0, rule="empathize", text="Empathize — let them vent"),
+              SpeechStart(at=10.5, speaker="rep", start=10.2)]
+    for i, word in enumerate(reply.split()):
+        events.append(Word(at=11.0 + 0.3 * i, speaker="rep", text=" " + word, start=10.2 + 0.3 * i,
+                           end=10.4 + 0.3 * i))
+    events += [SpeechEnd(at=14.5, speaker="rep", start=10.2, end=14.2), CallEnd(at=30.0)]
+    (outcome,) = build_scorecard(events).prompts
+    assert outcome.followed is followed
+
+
 def test_written_as_markdown_and_json(tmp_path):
     card = build_scorecard(call_events())
     md, js = write_scorecard(card, tmp_path / "sessions", "call")

@@ -8,7 +8,7 @@ import pytest
 from assist.transcription.agreement import LocalAgreement, agreed_prefix, new_words, normalize
 from assist.transcription.base import DecodedWord, DecodeResult
 from assist.transcription.channel import ChannelTranscriber
-from assist.transcription.decoder import cut_echo, cut_loop
+from assist.transcription.decoder import cut_echo, cut_loop, join_word_pieces
 
 SR = 16_000
 
@@ -48,6 +48,24 @@ def test_local_agreement_can_hold_back_the_last_word():
     assert [w.text for w in commit] == [" seems"] and [w.text for w in partial] == [" extreme."]
     commit, partial = la.update([W("extremely", 0.3, 0.7), W("distant", 0.7, 1.0)], hold_last=True)
     assert commit == [] and [w.text for w in partial] == [" extremely", " distant"]
+
+
+def test_a_fragment_does_not_vote():
+    # "no..." (a cut "nobody") then "no bomb.": they must not agree on "no".
+    la = LocalAgreement(2)
+    la.update([W("it", 0, 0.3), W("no...", 0.3, 0.4)], hold_last=True, last_votes=False)
+    commit, partial = la.update([W("it", 0, 0.3), W("no", 0.3, 0.5), W("bomb.", 0.5, 0.6)], hold_last=True)
+    assert [w.text for w in commit] == [" it"] and [w.text for w in partial] == [" no", " bomb."]
+
+
+def test_word_pieces_without_a_leading_space_join_the_word_before():
+    pieces = [dict(word=" the", tokens=[1], start=0.0, end=0.2, probability=0.9),
+              dict(word=" re", tokens=[2], start=0.2, end=0.3, probability=0.8),
+              dict(word="-organization.", tokens=[3, 4], start=0.3, end=0.9, probability=0.6)]
+    joined = join_word_pieces(pieces)
+    assert [(a["word"], a["start"], a["end"], a["tokens"]) for a in joined] == [
+        (" the", 0.0, 0.2, [1]), (" re-organization.", 0.2, 0.9, [2, 3, 4])]
+    assert joined[1]["probability"] == 0.6
 
 
 def test_agreed_prefix():

@@ -24,7 +24,7 @@ from assist.events import CallEnd, Dismiss, Event, Partial, Prompt, Tick, Word
 
 from .loader import TICK, Condition, Rule, RulePack
 from .matching import Match, PhraseIndex, TokenStream
-from .state import ConversationState, Moment, StateSnapshot
+from .state import EVIDENCE, ConversationState, Moment, StateSnapshot
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "==": operator.eq, "!=": operator.ne}
@@ -192,8 +192,8 @@ class Engine:
                 left = self._measure(cond.name, values)
                 right = self._measure(cond.value, values) if isinstance(cond.value, str) else cond.value
                 if _OPS[cond.op](left, right):
-                    if not isinstance(left, bool):
-                        shown.append(f"{cond.name} {_fmt(left)} {cond.op} {_fmt(right)}")
+                    shown += [_say(name, value) for name, value in ((cond.name, left), (cond.value, right))
+                              if isinstance(name, str) and not isinstance(value, bool)]
                     break
             else:
                 return None
@@ -209,9 +209,21 @@ class Engine:
         return _Trigger(moment.speaker, moment.time, moment.evidence)
 
 
-def _fmt(value: float | bool) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
+def _say(name: str, value: float) -> str:
+    """A measured value as the rep reads it in a prompt's evidence ("customer quiet 1.2 s")."""
+    if name.startswith("since_"):
+        what = name[6:].replace("_", " ")
+        return f"no {what} yet" if math.isinf(value) else f"{_seconds(value)} since {what}"
+    return EVIDENCE[name].format(s=_seconds(value), pct=f"{value:.0%}", n=_fmt(value), v=_fmt(value))
+
+
+def _seconds(value: float) -> str:
+    if math.isinf(value):
+        return "since the start"
+    return f"{value:.1f} s" if abs(value) < 10 else f"{value:.0f} s"
+
+
+def _fmt(value: float) -> str:
     if math.isinf(value):
         return "never" if value > 0 else "-inf"
-    return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))

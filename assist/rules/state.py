@@ -72,6 +72,31 @@ MEASUREMENTS: dict[str, str] = {
 }
 BOOLEAN_MEASUREMENTS = frozenset({"rep_talking", "customer_talking", "customer_story_open", "customer_venting"})
 
+# name -> how a prompt's evidence says a measured value, to the rep at a glance: {s} the
+# value in seconds, {pct} as a percentage, {n} a count, {v} as it is. since_<id> is said
+# by the engine ("44 s since empathize"). Booleans are not said (the rule's text is).
+EVIDENCE: dict[str, str] = {
+    "call_time": "{s} into the call",
+    "rep_talk": "you have talked {s} in all",
+    "customer_talk": "customer has talked {s} in all",
+    "rep_share": "you: {pct} of the talk",
+    "window_talk": "{s} of talk lately",
+    "rep_monologue": "you have talked {s} straight",
+    "customer_monologue": "customer has talked {s} straight",
+    "customer_last_turn": "customer's last turn {s}",
+    "response_gap": "you answered after {s}",
+    "rep_over_customer": "you talked over the customer {s}",
+    "customer_over_rep": "customer talked over you {s}",
+    "interruptions_by_rep": "you interrupted {n} times",
+    "interruptions_by_customer": "customer interrupted {n} times",
+    "heat": "heat {v}",
+    "heat_trend": "heat {v} lately",
+    "questions": "{n} questions asked",
+    "customer_curt_answers": "{n} curt answers in a row",
+    "rep_silent": "you quiet {s}",
+    "customer_silent": "customer quiet {s}",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Moment:

@@ -75,11 +75,12 @@ class LocalAgreement:
     history: list[list[DecodedWord]] = field(default_factory=list)
 
     def update(
-        self, words: Sequence[DecodedWord], hold_last: bool = False
+        self, words: Sequence[DecodedWord], hold_last: bool = False, last_votes: bool = True
     ) -> tuple[list[DecodedWord], list[DecodedWord]]:
-        """``hold_last``: never commit the hypothesis's last word (it may be cut off)."""
+        """``hold_last``: do not commit the hypothesis's last word now (it may be cut off);
+        ``last_votes=False``: nor let it agree with the next pass (it is a fragment)."""
         words = list(words)
-        self.history.append(words)
+        self.history.append(words if last_votes or not words else words[:-1])
         self.history = self.history[-self.n :]
         if len(self.history) < self.n:
             return [], words

@@ -39,6 +39,7 @@ from assist.transcription.agreement import LocalAgreement, new_words, normalize
 from assist.transcription.base import DecodedWord, Decoder
 
 SAMPLE_RATE = 16_000
+TRAILING = ("...", "…", "-", "—")  # how Whisper ends a word it heard only part of
 
 
 @dataclass
@@ -318,10 +319,15 @@ class ChannelTranscriber:
         now = self.audio_time
         fresh, rejected, seconds = self._decode(turn, now)
         turn.last_pass = now
-        # Speech that goes on past the last word heard means the window cut into it: two
-        # passes can agree on "extreme." while "extremely" is still being said.
-        cut_into = bool(fresh) and self.voiced_until > fresh[-1].end + self.cut_margin
-        commit, partial = turn.agreement.update(fresh, hold_last=cut_into)
+        # Speech that goes on past the last word heard means the window may have cut into
+        # it: two passes can agree on "extreme." while "extremely" is still being said.
+        # Whisper may stretch the fragment to the window's end, so voicing at the window's
+        # end counts too.
+        cut_into = bool(fresh) and self.voiced_until > min(fresh[-1].end, now - 2 * self.cut_margin) + self.cut_margin
+        # "no..." or "re-" with speech going on is a fragment: "no" must not agree with the
+        # "no" of a next pass that has not heard "nobody" yet either.
+        fragment = cut_into and fresh[-1].text.rstrip().endswith(TRAILING)
+        commit, partial = turn.agreement.update(fresh, hold_last=cut_into, last_votes=not fragment)
         committed = self._commit(commit)
         turn.partial = partial
         self._trim(turn)

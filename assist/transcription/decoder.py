@@ -60,6 +60,24 @@ def cut_loop(tokens: list[int], min_repeats: int = 3, max_n: int = 12) -> list[i
     return tokens
 
 
+def join_word_pieces(alignment: list[dict]) -> list[dict]:
+    """Join each piece with no leading space to the word before it.
+
+    A word begins with a space in Whisper's text; the tokenizer also splits at punctuation,
+    so " re-organization" can come out as " re" and "-organ…", and the policy would then
+    commit " re" as a word of its own.
+    """
+    out: list[dict] = []
+    for a in alignment:
+        if out and not a["word"].startswith(" "):
+            prev = out[-1]
+            out[-1] = dict(prev, word=prev["word"] + a["word"], tokens=prev["tokens"] + a["tokens"],
+                           end=a["end"], probability=min(prev["probability"], a["probability"]))
+        else:
+            out.append(a)
+    return out
+
+
 def _norm(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum() or ch == "'")
 
@@ -242,7 +260,7 @@ class WindowDecoder:
             for word, toks, i, j in zip(words, word_tokens, boundaries[:-1], boundaries[1:])
         ]
         merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)
-        return [a for a in alignment if a["word"]]
+        return join_word_pieces([a for a in alignment if a["word"]])
 
     # -- the interface ----------------------------------------------------------------------
     def decode(
