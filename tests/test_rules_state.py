@@ -26,7 +26,17 @@ def test_talk_time_share_and_turns_from_vad():
     assert v["customer_talk"] == pytest.approx(10.0) and v["rep_talk"] == pytest.approx(3.7)
     assert v["rep_share"] == pytest.approx(3.7 / 13.7)
     assert state.response_gap == pytest.approx(0.3) and v["customer_last_turn"] == pytest.approx(10.0)
-    assert v["rep_monologue"] == pytest.approx(15.0 - 10.3) and v["customer_monologue"] == 0
+    # the rep holds the floor, silent since 14 s: the monologue is what was said
+    assert v["rep_monologue"] == pytest.approx(14.0 - 10.3) and v["customer_monologue"] == 0
+
+
+def test_monologue_stops_when_the_holder_does_not_when_the_floor_passes():
+    # 01_layoffs: the rep spoke 36.4–39.0, the customer from 39.7; the floor passes only
+    # once the customer has talked floor_switch seconds.
+    state = ConversationState()
+    feed(state, [SpeechStart(at=36.5, speaker="rep", start=36.4), SpeechEnd(at=39.3, speaker="rep", start=36.4, end=39.0),
+                 SpeechStart(at=39.8, speaker="customer", start=39.7), Tick(at=40.5)])
+    assert state.floor == "rep" and state.values()["rep_monologue"] == pytest.approx(39.0 - 36.4)
 
 
 def test_backchannel_does_not_take_the_floor_but_counts_as_overlap():

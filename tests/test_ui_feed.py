@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ui_support import ManualClock, call_events
 
-from assist.events import Prompt, Tick, Word
+from assist.events import Dismiss, Prompt, Tick, Word
 from assist.ui.feed import SPEEDS, EventFeed
 
 
@@ -80,6 +80,30 @@ def test_the_end_is_reported_once_everything_is_shown(clock):
     clock.advance(5.0)
     update = feed.poll()
     assert update.ended and update.position == pytest.approx(42.0)  # not past the last event
+
+
+def test_the_playhead_stops_at_the_end_so_seeking_back_starts_there(clock):
+    feed = started(call_events(), clock, start=41.0)
+    clock.advance(30.0)
+    assert feed.poll().ended
+    feed.seek_by(-5.0)
+    update = feed.poll()
+    assert update.reset and update.position == pytest.approx(37.0) and not update.ended
+
+
+def test_an_added_dismissal_is_shown_again_after_a_seek_back(clock):
+    feed = started(call_events(), clock, start=8.0)
+    shown = feed.poll().events
+    feed.add(Dismiss(at=8.0, rule="let_them_finish"))
+    clock.advance(1.0)
+    assert not any(isinstance(e, Dismiss) for e in feed.poll().events)  # shown already
+    feed.seek(0.0)
+    clock.advance(9.0)
+    update = feed.poll()
+    events = update.events
+    assert update.reset
+    dismissals = [i for i, e in enumerate(events) if isinstance(e, Dismiss)]
+    assert len(dismissals) == 1 and events[: dismissals[0]] == tuple(shown)
 
 
 def test_the_playhead_waits_for_a_slow_source(clock):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 from ui_support import CALL_LOG
 
 from assist.cli import main
+from assist.events import CallEnd, Tick, to_dict
 
 
 def test_no_ui_prints_prompts_and_saves_the_scorecard(tmp_path, capsys):
@@ -61,3 +65,29 @@ def test_audio_flag_needs_the_overlay_and_a_recording(tmp_path, capsys):
     assert "drop --no-ui" in capsys.readouterr().err
     assert main(["replay", str(CALL_LOG), "--audio"]) == 2
     assert "no recording beside the log (ui_call.wav)" in capsys.readouterr().err
+
+
+def long_call_log(tmp_path: Path) -> Path:
+    """A session log whose --jsonl output is far more than a pipe holds (64 KiB)."""
+    header = CALL_LOG.read_text().splitlines()[0]
+    events = [Tick(at=i * 0.25) for i in range(1, 4001)] + [CallEnd(at=1000.0, reason="end")]
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join([header, *(json.dumps(to_dict(e)) for e in events)]) + "\n")
+    return path
+
+
+def test_no_ui_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    cards = tmp_path / "cards"
+    args = [sys.executable, "-m", "assist", "replay", str(long_call_log(tmp_path)), "--no-ui", "--jsonl",
+            "--scorecard-dir", str(cards)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        head = [proc.stdout.readline() for _ in range(12)]  # like `| head -n 12`
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        status = proc.wait(timeout=60)
+    assert json.loads(head[-1]) == {"type": "tick", "at": 3.0}
+    assert status == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
+    assert f"scorecard: {cards / 'long.scorecard.md'}" in err
+    card = json.loads((cards / "long.scorecard.json").read_text())
+    assert card["duration"] == 1000.0  # the whole call, not just what the reader took

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         with SessionLog.create(source=source.description, speakers=source.speakers) as log:
             if args.record:
                 source = RecordingSource(source, log.start_recording(len(source.speakers)))
-            pipeline, events = open_pipeline(source, args.model, "realtime")
+            pipeline, events, tell = open_pipeline(source, args.model, "realtime", args.rules)
             return run_call(
                 events,
                 label=source.description,
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
                 jsonl=args.jsonl,
                 on_stop=pipeline.stop,
                 record=log.write,
+                tell=tell,
             )
     finally:
         source.close()

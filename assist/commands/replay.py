@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         from assist.session_log import read_log
 
         events: object = list(read_log(path))  # read whole: a bad line fails before the UI opens
-        on_stop = None
+        on_stop = tell = None
         scorecard_dir = args.scorecard_dir or path.parent
     else:
         from assist.audio.file import FileSource
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         # simulated time, so every event still carries the call time it would have live.
         clock = args.clock if args.no_ui else "simulated"
         source = FileSource(path, paced=clock == "realtime", speed=args.speed, start=args.start)
-        pipeline, events = open_pipeline(source, args.model, clock)
+        pipeline, events, tell = open_pipeline(source, args.model, clock, args.rules)
         on_stop = pipeline.stop
         scorecard_dir = args.scorecard_dir or sessions_dir()
     return run_call(
@@ -88,5 +88,6 @@ def run(args: argparse.Namespace) -> int:
         start=args.start,
         speed=args.speed,
         on_stop=on_stop,
+        tell=tell,
         play=play,
     )

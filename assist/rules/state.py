@@ -404,9 +404,12 @@ class ConversationState:
         }
 
     def monologue(self, name: str) -> float:
+        """How long ``name`` has held the floor, up to when it last spoke: the floor passes
+        only after the other side has talked a while (floor_switch), and that wait, or the
+        holder's own silence, is not the holder talking."""
         if self.floor != name:
             return 0.0
-        return max(0.0, self.now - self.turn_start)
+        return max(0.0, min(self.now, self.sides[name].last_voiced(self.now)) - self.turn_start)
 
     def _over(self, segs: dict, name: str, other: str) -> float:
         mine, theirs = segs[name], segs[other]

@@ -8,12 +8,17 @@ far: :meth:`EventFeed.poll` hands over every buffered event with ``at`` up to th
 So pause, speed and seek only move the playhead, never the pipeline: seeking back re-shows
 the recorded events up to the new moment (the rule engine is pure and deterministic, so they
 are exactly what a fresh run would give); seeking forward past what has been produced waits
-at the production front. Live, the playhead simply follows the newest event and the
-controls do nothing.
+at the production front. The playhead stops at the end of the call, and a replay can still
+be watched again from an earlier moment after it. Live, the playhead simply follows the
+newest event and the controls do nothing.
+
+The rep's own events (a :class:`~assist.events.Dismiss`) join the buffer in call order
+(:meth:`EventFeed.add`), so a seek back re-shows them with the rest of the call.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -96,8 +101,10 @@ class EventFeed:
         start: float = 0.0,
         paused: bool = False,
         on_stop: Callable[[], None] | None = None,
+        drain_timeout: float = 3.0,
     ) -> None:
         self.live = live
+        self.drain_timeout = drain_timeout  # live: how long a stopped call may take to end
         self._source = source
         self._on_stop = on_stop  # e.g. Pipeline.stop
         self._buffer: list[Event] = []
@@ -123,14 +130,26 @@ class EventFeed:
                 with self._produced:
                     self._buffer.append(event)
                     self._produced.notify_all()
-                if self._stopping.is_set():
-                    break
+                if self._stopping.is_set() and not self.live:
+                    break  # live, the stopped pipeline ends by itself after its last passes
         except Exception as exc:  # shown on screen, then the command exits with it
             self._error = str(exc) or type(exc).__name__
         finally:
             with self._produced:
                 self._done = True
                 self._produced.notify_all()
+
+    def add(self, event: Event) -> None:
+        """An event of the overlay itself (the rep's dismissal), already shown at ``event.at``.
+
+        Kept in call order after everything up to that moment, and counted as handed over, so
+        a seek back re-shows it where it happened instead of forgetting it.
+        """
+        with self._produced:
+            where = bisect.bisect_right(self._buffer, event.at, key=lambda e: e.at)
+            self._buffer.insert(where, event)
+            if where <= self._index:
+                self._index += 1
 
     def wait_produced(self, timeout: float | None = None) -> bool:
         """Block until the source is exhausted (tests, --no-ui)."""
@@ -159,9 +178,11 @@ class EventFeed:
                 position = front
             else:
                 position = self.playhead.position()
-                if position > front and not done:
-                    self.playhead.seek(front)  # wait at the production front
-                position = min(position, front)
+                if position > front:
+                    # Wait at the production front, or stop at the end of the call: seeking
+                    # back from there then starts from the end, not from where time has got to.
+                    self.playhead.seek(front)
+                    position = front
             start = self._index
             while self._index < len(self._buffer) and self._buffer[self._index].at <= position:
                 self._index += 1
@@ -180,16 +201,29 @@ class EventFeed:
         )
 
     def run(self, emit: Callable[[FeedUpdate], None], interval: float = 0.05) -> None:
-        """Poll until stopped or ended, emitting updates that change something (worker thread)."""
+        """Poll, emitting updates that change something (worker thread), until stopped.
+
+        Live, also until the call has ended; a replay keeps going after its end, so the
+        trainer can seek back, pause and watch a moment again.
+        """
         last: tuple | None = None
+        stopped_at: float | None = None
         while True:
             update = self.poll()
-            key = (round(update.position, 1), update.paused, update.speed, update.buffering)
-            if update.events or update.reset or update.ended or key != last:
+            key = (round(update.position, 1), update.paused, update.speed, update.buffering, update.ended)
+            if update.events or update.reset or key != last:
                 emit(update)
                 last = key
-            if update.ended or self.stopped:
+            if update.ended and self.live:
                 return
+            if self.stopped:
+                # Live, the pipeline's last passes and its CallEnd are on their way: wait up
+                # to drain_timeout for them. A replay's are ahead of the playhead anyway.
+                if not self.live:
+                    return
+                stopped_at = time.monotonic() if stopped_at is None else stopped_at
+                if time.monotonic() - stopped_at > self.drain_timeout:
+                    return
             time.sleep(interval)
 
     # --- replay controls (no-ops live) ------------------------------------------------------

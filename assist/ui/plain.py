@@ -19,26 +19,45 @@ def format_prompt(prompt: Prompt) -> str:
     return f"{line}  [{why}]" if why else line
 
 
+def format_event(event: Event, jsonl: bool) -> str | None:
+    """The line printed for ``event`` (newline included), or None if it is not printed."""
+    if jsonl:
+        return json.dumps(to_dict(event), ensure_ascii=False) + "\n"
+    if isinstance(event, Prompt):
+        return format_prompt(event) + "\n"
+    if isinstance(event, Notice):
+        return f"{clock(event.at)}  ⚠ {event.message}\n"
+    return None
+
+
 def print_events(
     events: Iterable[Event],
     out: TextIO,
     *,
     jsonl: bool = False,
     record: Callable[[Event], None] | None = None,
+    on_closed: Callable[[], None] | None = None,
 ) -> CallStats:
-    """Print prompts and notices (or, with ``jsonl``, every event); return the call's figures."""
+    """Print prompts and notices (or, with ``jsonl``, every event); return the call's figures.
+
+    If the reader closes the pipe (``| head``), printing stops and ``on_closed`` is called
+    (e.g. to stop the pipeline); the rest of the events are still recorded and counted, so
+    the call ends as it would by itself, with its CallEnd logged and its scorecard.
+    """
     stats = CallStats()
+    printing = True
     for event in events:
         stats.feed(event)
         if record is not None:
             record(event)
-        if jsonl:
-            out.write(json.dumps(to_dict(event), ensure_ascii=False) + "\n")
-        elif isinstance(event, Prompt):
-            out.write(format_prompt(event) + "\n")
-        elif isinstance(event, Notice):
-            out.write(f"{clock(event.at)}  ⚠ {event.message}\n")
-        else:
+        line = format_event(event, jsonl) if printing else None
+        if line is None:
             continue
-        out.flush()  # a script reading a pipe sees each line as it happens
+        try:
+            out.write(line)
+            out.flush()  # a script reading a pipe sees each line as it happens
+        except BrokenPipeError:
+            printing = False
+            if on_closed is not None:
+                on_closed()
     return stats

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import queue
 import signal
 import sys
 import threading
@@ -21,24 +23,39 @@ if TYPE_CHECKING:
 
 
 def add_call_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options ``live`` and ``replay`` share: model and output."""
+    """The options ``live`` and ``replay`` share: model, rules and output."""
     parser.add_argument("--model", default=None, help="Whisper model (default: the bundled tiny.en)")
+    parser.add_argument("--rules", action="append", type=Path, default=None, metavar="PATH",
+                        help="rule pack file or directory (repeatable; default: $ASSIST_RULES or rules/)")
     parser.add_argument("--no-ui", action="store_true", help="print prompts to stdout instead")
     parser.add_argument("--jsonl", action="store_true", help="with --no-ui: every event as JSON lines")
 
 
-def open_pipeline(source: AudioSource, model: str | None, clock: Clock) -> tuple[Pipeline, Iterator[Event]]:
-    """Pipeline on ``source`` with the default rule pack: (pipeline, its coached events).
+def open_pipeline(
+    source: AudioSource, model: str | None, clock: Clock, rules: list[Path] | None = None
+) -> tuple[Pipeline, Iterator[Event], Callable[[Event], None]]:
+    """Pipeline on ``source`` coached by the rule pack: (pipeline, its coached events, tell).
 
+    ``tell`` hands the engine an event of the rep's own from any thread (a dismissal: the
+    rule's cooldown restarts); the engine takes it between two pipeline events, on the
+    thread that reads them, so it stays single-threaded and pure.
     Loads the model and the rules now, so a bad model or rule pack fails before any UI opens.
     """
     from assist.model import load_model
     from assist.pipeline import Pipeline
     from assist.rules import Engine, default_rules_dir, load_pack
 
-    engine = Engine(load_pack([default_rules_dir()]))
+    engine = Engine(load_pack(rules or [default_rules_dir()]))
     pipeline = Pipeline(source, load_model(model), clock=clock)
-    return pipeline, engine.coach(pipeline.events())
+    inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
+
+    def told_first(events: Iterable[Event]) -> Iterator[Event]:
+        for event in events:
+            while not inbox.empty():
+                engine.feed(inbox.get_nowait())
+            yield event
+
+    return pipeline, engine.coach(told_first(pipeline.events())), inbox.put
 
 
 @contextmanager
@@ -60,6 +77,21 @@ def _ctrl_c_stops(on_stop: Callable[[], None] | None) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _stdout_closed(on_stop: Callable[[], None] | None) -> Callable[[], None]:
+    """What to do when the reader of stdout goes away: end the call as Ctrl-C does."""
+
+    def closed() -> None:
+        # Python's SIGPIPE-safe idiom: what is left in stdout's buffer goes to /dev/null, so
+        # the flush at interpreter exit does not raise BrokenPipeError again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        if on_stop is not None:
+            on_stop()
+
+    return closed
+
+
 def run_call(
     source: Iterable[Event],
     *,
@@ -73,9 +105,11 @@ def run_call(
     speed: float = 1.0,
     on_stop: Callable[[], None] | None = None,
     record: Callable[[Event], None] | None = None,
+    tell: Callable[[Event], None] | None = None,
     play: Path | None = None,
 ) -> int:
-    """Show (or print) the call's events; ``record`` gets every event, dismissals included.
+    """Show (or print) the call's events; ``record`` gets every event, dismissals included,
+    and ``tell`` (the rule engine, see :func:`open_pipeline`) the rep's dismissals.
 
     ``play``: an audio file to play aloud in step with the overlay (replay only).
     """
@@ -84,7 +118,9 @@ def run_call(
 
         try:
             with _ctrl_c_stops(on_stop):
-                stats = print_events(source, sys.stdout, jsonl=jsonl, record=record)
+                stats = print_events(
+                    source, sys.stdout, jsonl=jsonl, record=record, on_closed=_stdout_closed(on_stop)
+                )
         finally:
             if on_stop is not None:
                 on_stop()
@@ -95,7 +131,7 @@ def run_call(
 
         feed = EventFeed(source, live=live, start=start, on_stop=on_stop)
         feed.playhead.set_speed(speed)
-        app = AssistApp(feed, source=label, scorecard_dir=scorecard_dir, stem=stem, record=record)
+        app = AssistApp(feed, source=label, scorecard_dir=scorecard_dir, stem=stem, record=record, tell=tell)
         player = None
         if play is not None:
             from assist.ui.playback import AudioPlayer, decode_all

@@ -36,6 +36,15 @@ class ShownPrompt:
     fading: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """Where the call stands in an article's sequence of steps (e.g. 001: clarify → … → follow up)."""
+
+    article: str
+    steps: tuple[str, ...]  # rule ids of the steps, in order
+    reached: str  # rule id of the last step reached
+
+
 @dataclass
 class Turn:
     speaker: Speaker
@@ -57,6 +66,8 @@ class CallView:
     partial: dict[str, str] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
     ended: CallEnd | None = None
+    _stages: dict[str, tuple[int, str]] = field(default_factory=dict)  # as last seen in the state
+    _stage_article: str | None = None  # the sequence whose step was reached most recently
 
     def apply(self, event: Event) -> None:
         self.events.append(event)
@@ -78,6 +89,7 @@ class CallView:
             self.partial[event.speaker] = event.text
         elif isinstance(event, Prompt):
             self.prompts.append(event)
+            self._note_stage()
         elif isinstance(event, Notice):
             self._notice(event)
         elif isinstance(event, CallEnd):
@@ -86,6 +98,20 @@ class CallView:
     def advance(self, position: float) -> None:
         self.position = max(self.position, position)
         self.stats.now = max(self.stats.now, position)
+
+    def _note_stage(self) -> None:
+        """Remember which sequence moved last: the call is in that one now.
+
+        The state keeps each article's furthest step but not when it was reached. A step is
+        reached by a rule firing, and its prompt comes right after that event — so looking
+        at each prompt (rare, unlike words and ticks) is enough to see which one moved (a
+        silent step rule, which has no prompt, would show with the next prompt).
+        """
+        stages = self.stats.state.stages
+        moved = [article for article, step in stages.items() if self._stages.get(article) != step]
+        if moved:
+            self._stage_article = moved[-1]
+        self._stages = stages
 
     def _notice(self, notice: Notice) -> None:
         cleared = [k for k, clear in WARNINGS.items() if clear == notice.kind]
@@ -119,6 +145,16 @@ class CallView:
             newest[item.prompt.rule] = item
         ordered = sorted(newest.values(), key=lambda s: (-s.prompt.priority, -s.prompt.at))
         return ordered[:MAX_PROMPTS]
+
+    def stage(self) -> Stage | None:
+        """The sequence the call is in and its step; None before any step is reached."""
+        article = self._stage_article
+        if article is None:
+            return None
+        reached = self._stages[article][1]
+        rules = [r for r in self.stats.engine.pack.rules if r.article == article and r.step is not None]
+        steps = tuple(r.id for r in sorted(rules, key=lambda r: r.step or 0))
+        return Stage(article, steps or (reached,), reached)
 
     def dismiss_top(self) -> Dismiss | None:
         """The rep dismissed the prompt on top: the event to record, or None if nothing is up."""

@@ -7,14 +7,16 @@ from rich.text import Text
 from textual.widgets import Static
 
 from assist.events import Prompt
-from assist.scorecard import SEQUENCE, SEQUENCE_LABELS, Scorecard, clock, followed_label, scorecard_rows
-from assist.ui.view import CallView
+from assist.scorecard import SEQUENCE_LABELS, Scorecard, clock, followed_label, scorecard_rows
+from assist.ui.view import CallView, Stage
 
 PRIORITY_STYLES = {3: "bold red", 2: "bold yellow", 1: "bold cyan"}
 SPEAKER_STYLES = {"rep": "green", "customer": "magenta", "unknown": "white"}
 SPEAKER_NAMES = {"rep": "you", "customer": "cust", "unknown": "  ? "}
 SHARE_BAR = 10  # cells of the talk-share bar
 LONG_MONOLOGUE = 60.0  # s: the rep's monologue meter turns red
+# A step's name on the stage line: its rule id, unless that reads badly.
+STAGE_LABELS = {**SEQUENCE_LABELS, "verify_promise": "verify"}
 
 
 def priority_style(prompt: Prompt) -> str:
@@ -65,8 +67,22 @@ class TranscriptPanel(Static):
         self.update(text)
 
 
+def stage_text(stage: Stage | None) -> Text:
+    """The steps of the sequence the call is in, the one reached highlighted."""
+    text = Text("stage ", style="dim")
+    if stage is None:
+        text.append("—", style="dim")
+        return text
+    for i, rule in enumerate(stage.steps):
+        if i:
+            text.append(" › ", style="dim")
+        label = STAGE_LABELS.get(rule, rule.replace("_", " "))
+        text.append(label, style="bold reverse" if rule == stage.reached else "dim")
+    return text
+
+
 class MetersBar(Static):
-    """Call time, talk share, current monologue, customer heat; below, the 000 sequence."""
+    """Call time, talk share, current monologue, customer heat; below, the sequence under way."""
 
     def show(self, view: CallView) -> None:
         stats = view.stats
@@ -93,12 +109,8 @@ class MetersBar(Static):
         text.append("   heat ")
         arrow = {"rising": "▲", "falling": "▼"}.get(state.heat_trend_label, "")
         text.append(f"{state.heat:.1f}{arrow}", style="bold red" if state.heat_trend_label == "rising" else "bold")
-        text.append("\nstage ", style="dim")
-        stage = stats.sequence_stage()
-        for i, rule in enumerate(SEQUENCE):
-            if i:
-                text.append(" › ", style="dim")
-            text.append(SEQUENCE_LABELS[rule], style="bold reverse" if rule == stage else "dim")
+        text.append("\n")
+        text.append_text(stage_text(view.stage()))
         self.update(text)
 
 
