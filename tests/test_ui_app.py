@@ -51,7 +51,10 @@ def make_app(tmp_path, start=0.0, paused=False, record=None) -> tuple[AssistApp,
 
 
 def shown(app: AssistApp, widget) -> str:
-    return str(app.query_one(widget).content)
+    """What the widget shows on screen, its rows joined by spaces (wrapped text reads on)."""
+    region = app.query_one(widget).content_region
+    rows = screen_lines(app)[region.y : region.bottom]
+    return " ".join(" ".join(row[region.x : region.right].split()) for row in rows).strip()
 
 
 def screen_lines(app: AssistApp) -> list[str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
+from textual.widget import Widget
 from textual.widgets import Static
 
 from assist.events import Prompt
@@ -28,43 +31,52 @@ class PromptPanel(Static):
 
     def show(self, view: CallView) -> None:
         active = view.active_prompts()
-        text = Text()
         if not active:
-            text.append("listening…", style="dim")
+            self.update(Text("listening…", style="dim"))
+            return
+        parts: list[RenderableType] = []
         for i, item in enumerate(active):
             p = item.prompt
             dim = " dim" if item.fading else ""
             if i:
-                text.append("\n")
-            text.append(f"● {p.text.upper()}\n", style=priority_style(p) + dim)
+                parts.append(Text())
+            parts.append(Text(f"● {p.text.upper()}", style=priority_style(p) + dim))
+            below = []
             if p.detail:
-                text.append(f"  {p.detail}\n", style="default" + dim)
+                below.append(Text(p.detail, style="default" + dim))
             source = " · ".join(x for x in (p.evidence, f"article {p.article}" if p.article else "") if x)
             if source:
-                text.append(f"  {source}\n", style="italic dim")
-        self.update(text)
+                below.append(Text(source, style="italic dim"))
+            # Indented as a block: a wrapped line of evidence stays under its prompt.
+            parts.append(Padding(Group(*below), (0, 0, 0, 2)))
+        self.update(Group(*parts))
 
 
-class TranscriptPanel(Static):
-    """The last lines of the call, one line per turn; words not yet committed dimmed."""
+class TranscriptPanel(Widget):
+    """The last turns of the call, wrapped, newest at the bottom; words not yet committed dimmed.
+
+    Wrapped when drawn, at the width the panel has then (and again when it is resized).
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._turns: list[tuple[str, str, str]] = []
 
     def show(self, view: CallView) -> None:
-        lines = view.transcript()
-        height = max(1, self.content_size.height or 4)
-        width = max(20, (self.content_size.width or 80) - 5)
-        text = Text(no_wrap=True, overflow="crop")
-        for i, (speaker, said, guess) in enumerate(lines[-height:]):
-            if i:
-                text.append("\n")
+        self._turns = view.transcript()[-20:]  # more than any terminal shows
+        self.refresh()
+
+    def render(self) -> RenderableType:
+        height, width = max(1, self.content_size.height), max(20, self.content_size.width)
+        rows: list[Text] = []
+        for speaker, said, guess in self._turns[-height:]:
             name = SPEAKER_NAMES.get(speaker, speaker)
-            text.append(f"{name} ", style=f"bold {SPEAKER_STYLES.get(speaker, 'white')}")
-            line = Text(said)
+            line = Text(f"{name} ", style=f"bold {SPEAKER_STYLES.get(speaker, 'white')}")
+            line.append(said)
             if guess:
                 line.append((" " if said else "") + guess, style="dim italic")
-            if len(line) > width:  # keep the newest words in view
-                line = Text("…") + line[len(line) - width + 1 :]
-            text.append_text(line)
-        self.update(text)
+            rows.extend(line.wrap(self.app.console, width))
+        return Text("\n").join(rows[-height:])
 
 
 def stage_text(stage: Stage | None) -> Text:
