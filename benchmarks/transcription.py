@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -206,17 +207,32 @@ def run_pipeline(path: Path, decoder, clock: str, sim_time: str, channel_options
     return run
 
 
+# The child reports its own peak: ru_maxrss would count this script's memory too (Linux keeps
+# the high-water mark across the fork and exec), VmHWM belongs to the new address space.
+_CLI_CHILD = """
+import sys
+from assist.cli import main
+code = main(["transcribe", sys.argv[1], "--jsonl"])
+sys.stdout.flush()
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(hwm.split()[1], file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def run_cli(path: Path) -> Run:
     """``assist transcribe FILE --jsonl`` in a process of its own: the memory and CPU a user
     sees, without this script's reference passes and arrays."""
-    proc = subprocess.Popen([sys.executable, "-m", "assist", "transcribe", str(path), "--jsonl"],
-                            stdout=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     w0 = time.perf_counter()
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"assist transcribe {path} failed (status {status})")
-    run = Run(wall=time.perf_counter() - w0, cpu=usage.ru_utime + usage.ru_stime, peak_mb=usage.ru_maxrss / 1024)
+    proc = subprocess.Popen([sys.executable, "-c", _CLI_CHILD, str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
+    out, err = proc.communicate()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # a child's CPU is added once reaped
+    if proc.returncode != 0:
+        raise SystemExit(f"assist transcribe {path} failed: {err.decode().strip()[-300:]}")
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    run = Run(wall=time.perf_counter() - w0, cpu=cpu, peak_mb=int(err.decode().split()[-1]) / 1024)
     for line in out.decode().splitlines():
         ev = json.loads(line)
         if ev["type"] == "word":

@@ -202,7 +202,7 @@ def test_cpu_governor_holds_interim_passes_to_the_budget(jfk):
     runs = {}
     for budget in (None, 0.3):
         dec = LocatingDecoder(jfk[:, 0], script, cost=0.2)
-        pipe = Pipeline(ArraySource(jfk), decoder=dec, clock="simulated", cpu_budget=budget)
+        pipe = Pipeline(ArraySource(jfk), decoder=dec, clock="simulated", cpu_budget=budget, budget_burst=2.0)
         events = list(pipe.events())
         words = [e for e in events if isinstance(e, Word)]
         assert " ".join(w.text.strip() for w in words) == " ".join(t for _, t in JFK_TURNS)

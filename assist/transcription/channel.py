@@ -8,8 +8,9 @@ clock or threads; the decoder is anything with ``decode(audio, prompt)``.
 Policy:
 - While a turn is open, a *partial pass* decodes the window (turn start − pre-roll … now)
   every ``interval`` seconds of new audio; LocalAgreement-n commits the prefix the last n
-  passes agree on, the rest is the partial. The last word heard is held back while the VAD
-  hears speech going on past it (``cut_margin``): the window may have cut it in two.
+  passes agree on, the rest is the partial. A last word that ends a sentence ("extreme.") is
+  held back while the VAD hears speech going on past it (``cut_margin``): the window may
+  have cut it in two.
 - At the turn's end a *final pass* decodes the window up to the VAD end and commits the rest;
   word ends are clamped to the VAD end (Whisper stretches the last word into the silence).
 - Long turns: once the window exceeds ``trim_after`` seconds, it is cut at a gap between
@@ -40,6 +41,7 @@ from assist.transcription.base import DecodedWord, Decoder
 
 SAMPLE_RATE = 16_000
 TRAILING = ("...", "…", "-", "—")  # how Whisper ends a word it heard only part of
+SENTENCE_END = (".", "?", "!")
 
 
 @dataclass
@@ -319,15 +321,18 @@ class ChannelTranscriber:
         now = self.audio_time
         fresh, rejected, seconds = self._decode(turn, now)
         turn.last_pass = now
-        # Speech that goes on past the last word heard means the window may have cut into
-        # it: two passes can agree on "extreme." while "extremely" is still being said.
-        # Whisper may stretch the fragment to the window's end, so voicing at the window's
-        # end counts too.
-        cut_into = bool(fresh) and self.voiced_until > min(fresh[-1].end, now - 2 * self.cut_margin) + self.cut_margin
-        # "no..." or "re-" with speech going on is a fragment: "no" must not agree with the
-        # "no" of a next pass that has not heard "nobody" yet either.
-        fragment = cut_into and fresh[-1].text.rstrip().endswith(TRAILING)
-        commit, partial = turn.agreement.update(fresh, hold_last=cut_into, last_votes=not fragment)
+        # Whisper ends a window that cut a word with a full stop: two passes can agree on
+        # "extreme." while "extremely" is still being said. So a last word that ends a
+        # sentence waits while speech goes on past it (or to the window's end: Whisper may
+        # stretch the fragment there). Any other last word commits as agreed: holding them
+        # all costs a pass of latency on most words.
+        last = fresh[-1].text.rstrip() if fresh else ""
+        speech_goes_on = bool(fresh) and self.voiced_until > min(fresh[-1].end, now - 2 * self.cut_margin) + self.cut_margin
+        hold = speech_goes_on and last.endswith(SENTENCE_END + TRAILING)
+        # "no..." or "re-" is a fragment: "no" must not agree with the "no" of a next pass
+        # that has not heard "nobody" yet either.
+        fragment = speech_goes_on and last.endswith(TRAILING)
+        commit, partial = turn.agreement.update(fresh, hold_last=hold, last_votes=not fragment)
         committed = self._commit(commit)
         turn.partial = partial
         self._trim(turn)
