@@ -326,12 +326,13 @@ class ChannelTranscriber:
         # sentence waits while speech goes on past it (or to the window's end: Whisper may
         # stretch the fragment there). Any other last word commits as agreed: holding them
         # all costs a pass of latency on most words.
-        # Nor does it vote: "no." must not agree with the "no" of a next pass that has not
-        # heard "nobody" yet either.
         last = fresh[-1].text.rstrip() if fresh else ""
         speech_goes_on = bool(fresh) and self.voiced_until > min(fresh[-1].end, now - 2 * self.cut_margin) + self.cut_margin
-        suspect = speech_goes_on and last.endswith(SENTENCE_END + TRAILING)
-        commit, partial = turn.agreement.update(fresh, hold_last=suspect, last_votes=not suspect)
+        hold = speech_goes_on and last.endswith(SENTENCE_END + TRAILING)
+        # "no..." or "re-" is a fragment: "no" must not agree with the "no" of a next pass
+        # that has not heard "nobody" yet either.
+        fragment = speech_goes_on and last.endswith(TRAILING)
+        commit, partial = turn.agreement.update(fresh, hold_last=hold, last_votes=not fragment)
         committed = self._commit(commit)
         turn.partial = partial
         self._trim(turn)
