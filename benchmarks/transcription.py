@@ -15,7 +15,7 @@ machine, but the run takes only the compute time), then:
 - peak memory (RSS high-water mark of the run, model included);
 - speed: the ``fast`` clock (one final pass per turn), × real time.
 
-Methods: ``stream`` = short-window decode every 0.2 s of new speech, LocalAgreement-2,
+Methods: ``stream`` = short-window decode every 0.25 s of new speech, LocalAgreement-2,
 the pipeline's CPU governor on (0.5 core); ``cli``: the same as a user runs it,
 ``assist transcribe FILE --jsonl`` in a process of its own (its peak memory and CPU are the
 tool's alone, model load included; the other rows' peak is this whole script's);

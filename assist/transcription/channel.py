@@ -73,7 +73,7 @@ class ChannelTranscriber:
         speaker: Speaker,
         decoder: Decoder,
         *,
-        interval: float = 0.2,
+        interval: float = 0.25,
         first_pass: float = 0.4,
         preroll: float = 0.2,
         tail: float = 0.1,
