@@ -324,8 +324,8 @@ class ChannelTranscriber:
         # Whisper ends a window that cut a word with a full stop: two passes can agree on
         # "extreme." while "extremely" is still being said. So a last word that ends a
         # sentence waits while speech goes on past it (or to the window's end: Whisper may
-        # stretch the fragment there). Any other last word commits as agreed: holding them
-        # all costs a pass of latency on most words.
+        # stretch the fragment there). It binds only when the passes agree on the whole
+        # hypothesis, so it costs little: p50 measured the same with and without it.
         last = fresh[-1].text.rstrip() if fresh else ""
         speech_goes_on = bool(fresh) and self.voiced_until > min(fresh[-1].end, now - 2 * self.cut_margin) + self.cut_margin
         hold = speech_goes_on and last.endswith(SENTENCE_END + TRAILING)
