@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 # Same-speaker speech separated by less than this, with nobody else speaking in between, is
 # one monologue (VAD splits a turn at every breath).
 MERGE_GAP = 1.5
-# The empathize → proceed → re-qualify sequence of article 000, by prompt rule id.
-SEQUENCE_ARTICLE = "000"
-SEQUENCE = ("empathize", "proceed", "requalify")
-SEQUENCE_LABELS = {"empathize": "empathize", "proceed": "proceed", "requalify": "re-qualify"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +202,6 @@ class CallStats:
         if speaker in self._active and runs:
             lengths[-1] = max(lengths[-1], self.now - runs[-1].start)
         return max(lengths, default=0.0)
-
-    def sequence_stage(self) -> str | None:
-        """Where the call stands in empathize → proceed → re-qualify (rule id of the step)."""
-        step = self.state.stages.get(SEQUENCE_ARTICLE)
-        return step[1] if step else None
 
     # --- prompts ---------------------------------------------------------------------------
     def outcome(self, prompt: Prompt) -> bool | None:

@@ -7,9 +7,11 @@ ticks.
 
 Phrase rules also look at the transcriber's current guess (``Partial``): a phrase in it that
 more speech already follows (not in its last word, which may be cut off) fires then, without
-waiting for the words to commit — a second or more sooner when the transcriber is
-busy. The same utterance of the phrase does not fire again when its words commit. A rule that fires (even a silent one) is recorded, which is what ``after``,
-``not_after``, ``since_<id>`` and ``on = <rule>`` look at.
+waiting for the words to commit — a second or more sooner when the transcriber is busy. The
+same utterance of the phrase does not fire again when its words commit.
+
+A rule that fires (even a silent one) is recorded, which is what ``after``, ``not_after``,
+``since_<id>`` and ``on = <rule>`` look at.
 """
 
 from __future__ import annotations
@@ -99,8 +101,8 @@ class Engine:
             self._try_all(self._by_on.get(moment.name, ()), self._moment_trigger(moment), out)
         if isinstance(event, Word) and stream is not None and new_tokens:
             for match in self._phrases(event.speaker, stream, new_tokens):
-                guessed = self._guessed.pop((event.speaker, match.key), None)
-                if guessed is not None and abs(guessed - match.start) < 1.0:
+                if self._fired_from_guess(event.speaker, match):
+                    self._guessed.pop((event.speaker, match.key))
                     continue  # this utterance of it already fired from the guess
                 self._fire_phrase(event.speaker, match, out)
         elif isinstance(event, Partial):
@@ -133,11 +135,14 @@ class Engine:
         scratch = stream.fork()
         new_tokens = sum(scratch.push(w.text, w.start, w.end) for w in event.words[:-1])
         for match in self._phrases(event.speaker, scratch, new_tokens, remember=False):
-            key = (event.speaker, match.key)
-            if abs(self._guessed.get(key, -math.inf) - match.start) < 1.0:
+            if self._fired_from_guess(event.speaker, match):
                 continue  # fired from an earlier guess already
             if self._fire_phrase(event.speaker, match, out):
-                self._guessed[key] = match.start
+                self._guessed[(event.speaker, match.key)] = match.start
+
+    def _fired_from_guess(self, speaker: str, match: Match) -> bool:
+        """This utterance of the phrase (starting within 1 s of it) fired from a guess."""
+        return abs(self._guessed.get((speaker, match.key), -math.inf) - match.start) < 1.0
 
     # -- firing ---------------------------------------------------------------------------
     def _try_all(self, rules, trigger: _Trigger, out: list[Prompt]) -> None:

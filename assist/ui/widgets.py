@@ -10,7 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from assist.events import Prompt
-from assist.scorecard import SEQUENCE_LABELS, Scorecard, clock, followed_label, scorecard_rows
+from assist.scorecard import Scorecard, clock, followed_label, scorecard_rows
 from assist.ui.view import CallView, Stage
 
 PRIORITY_STYLES = {3: "bold red", 2: "bold yellow", 1: "bold cyan"}
@@ -18,8 +18,8 @@ SPEAKER_STYLES = {"rep": "green", "customer": "magenta", "unknown": "white"}
 SPEAKER_NAMES = {"rep": "you", "customer": "cust", "unknown": "  ? "}
 SHARE_BAR = 10  # cells of the talk-share bar
 LONG_MONOLOGUE = 60.0  # s: the rep's monologue meter turns red
-# A step's name on the stage line: its rule id, unless that reads badly.
-STAGE_LABELS = {**SEQUENCE_LABELS, "verify_promise": "verify"}
+# A step's name on the stage line: its rule id in words, unless that reads badly.
+STAGE_LABELS = {"requalify": "re-qualify", "verify_promise": "verify"}
 
 
 def priority_style(prompt: Prompt) -> str:
