@@ -209,3 +209,26 @@ def test_cpu_governor_holds_interim_passes_to_the_budget(jfk):
         runs[budget] = sum(pipe.stats.pass_seconds) / pipe.stats.audio_seconds
     assert runs[None] > 0.45
     assert runs[0.3] < 0.3 + 0.2  # the bucket starts full (2 s of CPU over an 11 s call)
+
+
+def test_a_clock_function_charges_what_it_says_and_runs_repeat(jfk):
+    """Benchmarks compare policy variants on a fixed cost model: every pass is charged what
+    the clock says (0.3 s here), and two runs give the same event stream."""
+    spent = [0.0]
+
+    class Charged(LocatingDecoder):
+        def decode(self, audio, prompt="", max_tokens=None, **kw):
+            spent[0] += 0.3
+            return super().decode(audio, prompt, max_tokens, **kw)
+
+    streams = []
+    for _ in range(2):
+        spent[0] = 0.0
+        events = run(ArraySource(jfk), Charged(jfk[:, 0], script_from(JFK_TURNS)), clock="simulated",
+                     sim_time=lambda: spent[0], cpu_budget=None)
+        streams.append([(type(e).__name__, round(e.at, 6)) for e in events])
+        words = [e for e in events if isinstance(e, Word)]
+        assert words and all(w.at - w.end >= 0.3 - 1e-6 for w in words)
+    assert streams[0] == streams[1]
+    with pytest.raises(ValueError, match="sim_time"):
+        Pipeline(ArraySource(jfk), decoder=Charged(jfk[:, 0], []), clock="simulated", sim_time="gpu")

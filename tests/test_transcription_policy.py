@@ -228,6 +228,27 @@ def test_channel_clamps_word_ends_at_the_vad_end():
     assert words[-1].end <= 1.9
 
 
+def test_the_prompt_never_holds_words_still_in_the_window():
+    # Whisper's alignment can squash a short window's words onto its first instant; once
+    # committed they seem to end before the window, yet their audio is still in it. Told
+    # them as context too, Whisper hears them twice ("free claim. Not in").
+    class Collapsing(ScriptDecoder):
+        def decode(self, audio, prompt="", max_tokens=None, **kw):
+            result = super().decode(audio, prompt, max_tokens, **kw)
+            if len(self.calls) > 2:
+                return result
+            return DecodeResult(tuple(DecodedWord(w.text, 0.0, 0.0, w.probability) for w in result.words),
+                                tokens=result.tokens)
+
+    dec = Collapsing(SCRIPT, unstable_tail=False)
+    ch = ChannelTranscriber("rep", dec)
+    results = drive(ch, 6.0, [(0.95, SCRIPT[-1].end)])
+    assert [w for _, r in results for w in r.committed][:1]  # the squashed words did commit
+    for t0, _, prompt, _ in dec.calls:
+        in_window = {w.text.strip() for w in SCRIPT if w.start >= t0 - 0.01}
+        assert not set(prompt.split()) & in_window, (t0, prompt)
+
+
 @pytest.mark.parametrize("gap,longest", [(0.2, 6.0), (0.05, 10.5)])
 def test_long_turn_is_trimmed_in_pauses_and_prompted_with_committed_text(gap, longest):
     step = 0.3 + gap

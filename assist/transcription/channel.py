@@ -272,6 +272,8 @@ class ChannelTranscriber:
         """
         if self.prompt_words <= 0:
             return ""
+        if self.prompt_scope == "turn" and turn.start <= turn.opened:
+            return ""  # untrimmed: this turn's words are all still in the window's audio
         since = turn.opened if self.prompt_scope == "turn" else 0.0
         words = [
             w.text
