@@ -160,7 +160,7 @@ class Pipeline:
             for vad, channel in zip(self.vads, self.channels):
                 vad.samples = vad._last_end = offset
                 vad.voiced_until = offset / SAMPLE_RATE
-                channel._audio_start = channel._audio_end = offset
+                channel.start_at(offset)
         self._vclock = offset / SAMPLE_RATE
 
     # -- control ----------------------------------------------------------------------------

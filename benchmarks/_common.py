@@ -16,10 +16,13 @@ _NUMBERS = {
     "seven": "7", "eight": "8", "nine": "9", "ten": "10",
 }
 _EQUIV = {"okay": "ok", "alright": "all right", "gonna": "going to", "wanna": "want to"}
+# Hesitations a transcript may or may not write down: not words, as Whisper's own English
+# normalizer scores them (the phone call's reference leaves most of them out).
+_FILLERS = {"hmm", "mm", "mhm", "mmm", "uh", "um"}
 
 
 def normalize_words(text: str | Sequence[str]) -> list[str]:
-    """Lower case, no punctuation, hyphens split, a few spellings unified."""
+    """Lower case, no punctuation, hyphens split, a few spellings unified, no hesitations."""
     if not isinstance(text, str):
         text = " ".join(text)
     text = text.lower().replace("-", " ").replace("’", "'")
@@ -27,7 +30,7 @@ def normalize_words(text: str | Sequence[str]) -> list[str]:
     out: list[str] = []
     for w in text.split():
         w = w.strip("'")
-        if not w:
+        if not w or w in _FILLERS:
             continue
         w = _NUMBERS.get(w, w)
         out.extend(_EQUIV.get(w, w).split())

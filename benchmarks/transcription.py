@@ -158,8 +158,8 @@ class FixedCost:
     def __init__(self, decoder, scale: float = 1.0) -> None:
         self.decoder, self.scale, self.spent = decoder, scale, 0.0
 
-    def decode(self, audio, prompt: str = "", max_tokens: int | None = None, prefix: str = ""):
-        result = self.decoder.decode(audio, prompt, max_tokens, prefix)
+    def decode(self, audio, max_tokens: int | None = None):
+        result = self.decoder.decode(audio, max_tokens)
         self.spent += self.scale * (0.010 + 0.008 * len(audio) / 16000 + 0.002 * (result.tokens + 3))
         return result
 

@@ -140,14 +140,14 @@ class SlowDecoder:
         self.inner, self.delay, self.slow_until, self.calls = inner, delay, slow_until, 0
         self.started = time.monotonic()
 
-    def decode(self, audio, prompt="", **options):
+    def decode(self, audio, max_tokens=None):
         self.calls += 1
         if time.monotonic() - self.started < self.slow_until:
             # Burn CPU seconds rather than sleep: the pipeline times passes in CPU time.
             end = time.process_time() + self.delay
             while time.process_time() < end:
                 pass
-        return self.inner.decode(audio, prompt, **options)
+        return self.inner.decode(audio, max_tokens)
 
 
 def test_a_transcriber_slowed_on_purpose_skips_ahead_and_latency_stays_bounded(model, jfk, tmp_path):

@@ -31,8 +31,7 @@ class DecodeResult:
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
     rejected: str = ""  # why the decode was judged not to be speech ("" = accepted)
-    tokens: int = 0  # text tokens kept (a hint for the next pass's budget)
-    prefix_words: int = 0  # leading words that are the forced prefix, not new
+    tokens: int = 0  # tokens the kept words cost to generate (a hint for the next budget)
 
     @property
     def text(self) -> str:
@@ -40,17 +39,12 @@ class DecodeResult:
 
 
 class Decoder(Protocol):
-    def decode(
-        self, audio: np.ndarray, prompt: str = "", max_tokens: int | None = None, prefix: str = ""
-    ) -> DecodeResult:
+    def decode(self, audio: np.ndarray, max_tokens: int | None = None) -> DecodeResult:
         """Words heard in ``audio`` (float32 mono, 16 kHz), times relative to its start.
 
-        ``prompt`` is the text that came just before the window (context only); ``prefix``
-        the text already settled at the start of the window: a decoder may force it and
-        report how many leading words it covers in ``prefix_words`` (0 = not forced; the
-        caller then filters by time). ``max_tokens`` caps the new text (None: enough for
-        any speech rate); a decoder may ignore it. Returns no words for silence, noise or
-        a decode judged to be a hallucination.
+        ``max_tokens`` caps what the decoder generates (None: enough for any speech rate),
+        in the unit of :attr:`DecodeResult.tokens`; a decoder may ignore it. Returns no
+        words for silence, noise or a decode judged to be a hallucination.
         """
         ...
 

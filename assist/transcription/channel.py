@@ -1,43 +1,51 @@
-"""One speaker's streaming transcriber: a VAD-gated utterance buffer, a decoder, a policy.
+"""One speaker's streaming transcriber: glued speech, a decoder, a commit policy.
 
 The pipeline feeds every sample of the channel (:meth:`ChannelTranscriber.feed`) and the
 VAD's turn boundaries (:meth:`speech_start`, :meth:`speech_end`), asks when the next pass is
 due (:meth:`due`), and runs passes (:meth:`run_pass`) one at a time. Nothing here knows the
-clock or threads; the decoder is anything with ``decode(audio, prompt)``.
+clock or threads; the decoder is anything with ``decode(audio, max_tokens)``.
 
 Policy:
-- While a turn is open, a *partial pass* decodes the window (turn start − pre-roll … now)
-  every ``interval`` seconds of new audio; LocalAgreement-n commits the prefix the last n
-  passes agree on, the rest is the partial. A last word that ends a sentence ("extreme.") is
-  held back while the VAD hears speech going on past it (``cut_margin``): the window may
-  have cut it in two.
-- At the turn's end a *final pass* decodes the window up to the VAD end and commits the rest;
+- The speaker's turns go onto a :class:`~assist.transcription.timeline.SpeechTimeline`, each
+  from ``pad`` seconds before the VAD heard it start (Silero hears a quiet caller's first
+  syllable late) to the VAD's end, the silence between turns left out: as offline VAD
+  decoding does, so that every phrase is heard after the ones before it.
+- A window runs from an *anchor* to the timeline's end. While a turn is open, a *partial
+  pass* decodes it every ``interval`` seconds of new speech; LocalAgreement-n commits the
+  prefix the last n passes agree on, the rest is the partial.
+- The window's end may cut the last word. Such a word does not vote in the agreement when
+  it reaches the window's end unsure (``sure``) or trails off ("no..."): two passes heard
+  "what you" of "what your country". A last word that ends a sentence ("extreme.") is also
+  held back for up to ``hold_for`` seconds while the VAD hears speech going on past it.
+- At a turn's end a *final pass* decodes the window up to the VAD end and commits the rest;
   word ends are clamped to the VAD end (Whisper stretches the last word into the silence).
-- Long turns: once the window exceeds ``trim_after`` seconds, it is cut at a gap between
-  committed words, and the committed text is passed as the prompt. A window that still
-  reaches ``max_window`` (no agreement, or ``partial_passes=False``) gets an *overflow pass*
-  that commits the words ending ``overflow_keep`` seconds before its end.
+  The window stays open across turns: the next turn is heard after this one.
+- Once the window is longer than ``max_window`` seconds, the anchor moves to a pause after a
+  committed word (a sentence end if there is one) at least ``keep`` seconds before the
+  window's end: the next words are heard after that much of what came before. A window
+  that still reaches ``overflow_window`` (no agreement) gets an *overflow pass* that
+  commits the words ending ``overflow_keep`` seconds before its end.
 - No interim pass while nothing new was voiced since the last one (``voiced_until``, from
   the VAD): a pause before the VAD closes the turn would only repeat the last pass.
+- Without interim passes (the fast clock), a final pass runs only once ``batch_window``
+  seconds of speech are waiting, or at the end of the stream: few, long decodes.
 
-Options measured on the first minute of the real phone call and not on by default:
-``force_prefix`` (force the committed words inside the window as the decoder prefix) and
-``context`` (open a turn's window over the speaker's words of the last seconds) both cut
-latency a little but raised WER against the offline transcript (a forced early mistake
-carries on); ``prompt_scope="call"`` (previous turns' text as the prompt) raised the
-customer channel's WER from 0.32 to 0.60 (Whisper echoes the prompt into short windows).
+Measured on the real phone call (docs/transcription.md): decoding each turn on its own cost
+the agent's side 0.05 of WER against gluing; 30 ms of pad instead of 400 ms doubled the
+caller's errors; the committed text as a prompt made both sides worse.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from assist.events import Speaker
 from assist.transcription.agreement import LocalAgreement, new_words, normalize
 from assist.transcription.base import DecodedWord, Decoder
+from assist.transcription.timeline import SpeechTimeline
 
 SAMPLE_RATE = 16_000
 TRAILING = ("...", "…", "-", "—")  # how Whisper ends a word it heard only part of
@@ -46,25 +54,13 @@ SENTENCE_END = (".", "?", "!")
 
 @dataclass
 class PassResult:
-    """What one pass produced; the pipeline stamps it with call time."""
+    """What one pass produced, in call time; the pipeline stamps it with ``at``."""
 
     kind: str  # "partial" | "final" | "overflow"
     committed: list[DecodedWord]
     partial: list[DecodedWord]
     window: float = 0.0  # seconds of audio decoded
     rejected: str = ""
-
-
-@dataclass
-class _Turn:
-    start: float  # call time of the window's first sample
-    opened: float = 0.0  # call time the turn began (the window start before any trim)
-    end: float | None = None  # VAD end once the turn is over
-    last_pass: float = -1.0  # window end of the last pass (call time)
-    last_tokens: int = -1  # text tokens the last pass kept (its budget hint)
-    last_start: float = 0.0  # window start of the last pass
-    agreement: LocalAgreement = field(default_factory=LocalAgreement)
-    partial: list[DecodedWord] = field(default_factory=list)
 
 
 class ChannelTranscriber:
@@ -75,153 +71,130 @@ class ChannelTranscriber:
         *,
         interval: float = 0.25,
         first_pass: float = 0.4,
-        preroll: float = 0.2,
-        tail: float = 0.1,
-        trim_after: float = 3.0,
-        max_window: float = 20.0,
+        pad: float = 0.4,
+        max_window: float = 6.0,
+        keep: float = 3.0,
+        overflow_window: float = 24.0,
         overflow_keep: float = 2.0,
         agreement: int = 2,
         min_commit_probability: float = 0.1,
         min_gap: float = 0.15,
         partial_passes: bool = True,
-        prompt_words: int = 40,
-        prompt_scope: str = "turn",
-        force_prefix: bool = False,
-        context: float = 0.0,
-        merge_gap: float | None = None,
-        token_rate: float = 5.0,
+        batch_window: float = 20.0,
+        token_rate: float = 6.0,
         token_slack: int = 6,
         cut_margin: float = 0.1,
+        hold_for: float = 0.6,
+        sure: float = 0.9,
     ) -> None:
         self.speaker = speaker
         self.decoder = decoder
         self.interval = interval
         self.first_pass = first_pass
-        self.preroll = preroll
-        self.tail = tail
-        self.trim_after = trim_after
+        self.pad = pad
         self.max_window = max_window
+        self.keep = keep
+        self.overflow_window = overflow_window
         self.overflow_keep = overflow_keep
-        self.agreement_n = agreement
         self.partial_passes = partial_passes
-        self.prompt_words = prompt_words
-        self.prompt_scope = prompt_scope  # "turn": context from this turn only; "call": any
-        self.min_commit_probability = min_commit_probability
+        self.batch_window = batch_window
         self.min_gap = min_gap
-        self.force_prefix = force_prefix
-        self.context = context
-        # Without interim passes (the fast clock), turns closer than `merge_gap` seconds
-        # share one window and one final pass: fewer, longer decodes go faster.
-        self.merge_gap = merge_gap if merge_gap is not None else (0.0 if partial_passes else 3.0)
-        self._held: _Turn | None = None  # an ended turn waiting to see if speech resumes
-        self.voiced_until = 0.0  # end of the last voiced VAD frame (set by the pipeline)
         self.token_rate = token_rate
         self.token_slack = token_slack
         self.cut_margin = cut_margin
-        self.committed: list[DecodedWord] = []  # every word committed on this channel
-        self._chunks: deque[np.ndarray] = deque()
-        self._audio_start = 0  # sample index of the first kept sample
-        self._audio_end = 0  # samples fed so far
-        self._turn: _Turn | None = None  # the open turn
-        self._finals: deque[_Turn] = deque()  # ended turns awaiting their final pass
+        self.hold_for = hold_for
+        self.sure = sure
+        self._held: tuple[str, float, float] | None = None  # last word held: text, start, since
+        self.voiced_until = 0.0  # call time: end of the last voiced VAD frame (set by the pipeline)
+        self.timeline = SpeechTimeline()
+        # Committed words in *speech* time (the timeline's); passes hand out call time.
+        self.committed: list[DecodedWord] = []
         self.passes = 0
+        self._agreement = LocalAgreement(agreement, min_commit_probability)
+        self._guess: list[DecodedWord] = []  # the uncommitted words of the last pass
+        self._anchor = 0.0  # speech time where the window starts
+        self._recent: deque[np.ndarray] = deque()  # the last moments of call audio, for the pad
+        self._recent_start = 0  # call sample of the first sample in _recent
+        self._audio_end = 0  # call samples fed so far
+        self._open: float | None = None  # call time the open turn began
+        self._finals: deque[tuple[float, float]] = deque()  # (window end, VAD end), speech time
+        self._waiting_end: float | None = None  # fast clock: the VAD end of speech not yet decoded
+        self._last_pass = -1.0  # speech time the last partial pass's window ended
+        self._last_pass_call = -1.0  # the same in call time
+        self._tokens_per_word = 0.0  # of the last pass that heard words (0: none yet)
 
     # -- audio ------------------------------------------------------------------------------
     @property
     def audio_time(self) -> float:
         return self._audio_end / SAMPLE_RATE
 
+    def start_at(self, call_sample: int) -> None:
+        """The channel's first sample is call sample ``call_sample`` (a file replayed from
+        partway): times stay the file's."""
+        self._recent_start = self._audio_end = call_sample
+
     def feed(self, samples: np.ndarray) -> None:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-        if len(samples):
-            self._chunks.append(samples)
-            self._audio_end += len(samples)
-        self._forget()
+        if not len(samples):
+            return
+        if self._open is not None:
+            self.timeline.append(self._audio_end, samples)
+        self._recent.append(samples)
+        self._audio_end += len(samples)
+        keep_from = self._audio_end - int((self.pad + 0.5) * SAMPLE_RATE)
+        while self._recent and self._recent_start + len(self._recent[0]) <= keep_from:
+            self._recent_start += len(self._recent.popleft())
 
-    def _forget(self) -> None:
-        """Drop audio no pass can need any more (keep the pre-roll)."""
-        keep_from = self._audio_end - int((max(self.preroll, self.context) + 0.2) * SAMPLE_RATE)
-        for turn in (*self._finals, self._turn, self._held):
-            if turn is not None:
-                keep_from = min(keep_from, int(turn.start * SAMPLE_RATE))
-        while self._chunks and self._audio_start + len(self._chunks[0]) <= keep_from:
-            self._audio_start += len(self._chunks.popleft())
-
-    def _slice(self, t0: float, t1: float) -> np.ndarray:
-        a, b = max(int(round(t0 * SAMPLE_RATE)), self._audio_start), int(round(t1 * SAMPLE_RATE))
-        b = min(b, self._audio_end)
-        if b <= a:
+    def _recent_since(self, call_sample: int) -> np.ndarray:
+        if len(self._recent) > 1:
+            joined = np.concatenate(list(self._recent))
+            self._recent.clear()
+            self._recent.append(joined)
+        if not self._recent:
             return np.zeros(0, dtype=np.float32)
-        if len(self._chunks) > 1:
-            joined = np.concatenate(list(self._chunks))
-            self._chunks.clear()
-            self._chunks.append(joined)
-        whole = self._chunks[0]
-        return whole[a - self._audio_start : b - self._audio_start]
+        return self._recent[0][max(call_sample - self._recent_start, 0) :]
 
     # -- turns ------------------------------------------------------------------------------
     def speech_start(self, time: float) -> None:
-        """A turn begins at ``time``: open its window.
-
-        With ``context`` > 0 the window reaches back over this speaker's words committed in
-        the last ``context`` seconds (at a word start): Whisper hears a short turn far
-        better with what came just before it, and those words, forced as the prefix, cost
-        little and cannot change.
-        """
-        if self._turn is not None:  # should not happen: close it first
-            self.speech_end(time)
-        if self._held is not None:
-            if time - (self._held.end or 0.0) < self.merge_gap:
-                self._turn, self._held = self._held, None  # the same window goes on
-                self._turn.end = None
-                return
-            self._release_held(force=True)
-        start = max(time - self.preroll, self._audio_start / SAMPLE_RATE, 0.0)
-        for turn in self._finals:
-            start = max(start, (turn.end or 0.0) + self.tail)
-        opened = start
-        if self.context > 0 and not self._finals:
-            recent = [w for w in self.committed if w.start >= time - self.context]
-            if recent and recent[0].start - 0.05 >= self._audio_start / SAMPLE_RATE:
-                start = recent[0].start - 0.05
-        elif self.committed:
-            start = max(start, min(self.committed[-1].end, time))
-        self._turn = _Turn(start=start, opened=opened,
-                           agreement=LocalAgreement(self.agreement_n, self.min_commit_probability))
+        """A turn begins at ``time`` (call time): its audio, from ``pad`` before, goes on the
+        timeline."""
+        if self._open is not None:
+            return
+        start = max(int(round((time - self.pad) * SAMPLE_RATE)), self._recent_start,
+                    int(round(self.timeline.call_end * SAMPLE_RATE)))
+        start = min(start, self._audio_end)
+        self.timeline.append(start, self._recent_since(start))
+        self._open = time
 
     def speech_end(self, time: float) -> None:
-        if self._turn is None:
+        """The VAD heard the turn end at ``time``; the audio until now (the VAD's wait for
+        silence) stays on the timeline as the turn's tail, and its final pass is due."""
+        if self._open is None:
             return
-        self._turn.end = time
-        if self.merge_gap > 0:
-            self._held, self._turn = self._turn, None
-            return
-        self._finals.append(self._turn)
-        self._turn = None
-
-    def _release_held(self, force: bool = False) -> None:
-        held = self._held
-        if held is None:
-            return
-        if force or self.audio_time - (held.end or 0.0) >= self.merge_gap or \
-                (held.end or 0.0) - held.start >= self.max_window - self.merge_gap:
-            self._finals.append(held)
-            self._held = None
+        self._open = None
+        limit = self.timeline.to_speech(time)
+        if self.partial_passes or self.timeline.end - self._anchor >= self.batch_window:
+            self._finals.append((self.timeline.end, limit))
+            self._waiting_end = None
+        else:
+            self._waiting_end = limit
 
     def finish(self) -> None:
         """End of stream: every turn gets its final pass."""
-        if self._turn is not None:
+        if self._open is not None:
             self.speech_end(self.audio_time)
-        self._release_held(force=True)
+        if self._waiting_end is not None:
+            self._finals.append((self.timeline.end, self._waiting_end))
+            self._waiting_end = None
 
     @property
     def speaking(self) -> bool:
-        return self._turn is not None
+        return self._open is not None
 
     @property
     def busy(self) -> bool:
         """A turn open or awaiting its final pass."""
-        return self._turn is not None or self._held is not None or bool(self._finals)
+        return self._open is not None or bool(self._finals) or self._waiting_end is not None
 
     # -- scheduling -------------------------------------------------------------------------
     def due(self) -> tuple[int, float] | None:
@@ -230,25 +203,19 @@ class ChannelTranscriber:
         Final passes first (oldest turn first), then overflow, then partial passes, the
         one that has waited longest first.
         """
-        now = self.audio_time
-        self._release_held()
         if self._finals:
-            # The VAD reports an end min_silence (> tail) after it: the audio is in.
-            return (0, self._finals[0].end or 0.0)
-        turn = self._turn
-        if turn is None:
+            return (0, self.timeline.to_call(self._finals[0][1]))
+        if self.timeline.end - self._anchor >= self.overflow_window:
+            return (1, self.timeline.to_call(self._anchor))
+        if not self.partial_passes or self._open is None:
             return None
-        if now - turn.start >= self.max_window:
-            return (1, turn.start)
-        if not self.partial_passes:
+        if self.audio_time - self._open < self.first_pass:
             return None
-        if now - turn.start < self.first_pass + self.preroll:
+        if self._last_pass >= 0 and self.timeline.end - self._last_pass < self.interval:
             return None
-        if turn.last_pass >= 0 and now - turn.last_pass < self.interval:
-            return None
-        if turn.last_pass >= 0 and self.voiced_until <= turn.last_pass:
+        if self._last_pass_call >= 0 and self.voiced_until <= self._last_pass_call:
             return None  # nothing voiced since the last pass: it would say the same
-        return (2, max(turn.last_pass, turn.start))
+        return (2, max(self._last_pass_call, self._open))
 
     def run_pass(self) -> PassResult | None:
         """Run the most urgent pass; None when none is due."""
@@ -257,51 +224,40 @@ class ChannelTranscriber:
             return None
         self.passes += 1
         if due[0] == 0:
-            return self._final(self._finals.popleft())
-        assert self._turn is not None
+            return self._final(*self._finals.popleft())
         if due[0] == 1:
-            return self._overflow(self._turn)
-        return self._partial(self._turn)
+            return self._overflow()
+        return self._partial()
 
     # -- passes -----------------------------------------------------------------------------
-    def _prompt(self, turn: _Turn) -> str:
-        """Committed text before the window: this turn's (after a trim), or the call's.
+    def _budget(self, end: float) -> int | None:
+        """Tokens the window can need: its committed words at the last pass's tokens per
+        word, and ``token_rate`` a second for the audio after them.
 
-        Across turns a prompt makes Whisper echo the previous sentence into a short window
-        (measured on jfk.flac), hence the default ``prompt_scope="turn"``.
+        Without a cap, a window whose speech ends mid-sentence runs on to the decoder's
+        limit (on the phone call, 84 tokens generated for 46 kept); the cap stops it close to
+        where the speech ends.
         """
-        if self.prompt_words <= 0:
-            return ""
-        if self.prompt_scope == "turn" and turn.start <= turn.opened:
-            return ""  # untrimmed: this turn's words are all still in the window's audio
-        since = turn.opened if self.prompt_scope == "turn" else 0.0
-        words = [
-            w.text
-            for w in self.committed[-self.prompt_words :]
-            if w.end <= turn.start + 0.05 and w.start >= since - 0.05
-        ]
-        return "".join(words).strip()
+        if not self._tokens_per_word:
+            return None
+        inside = [w for w in self.committed if w.start >= self._anchor]
+        after = end - (inside[-1].end if inside else self._anchor)
+        return int(self._tokens_per_word * len(inside) + self.token_rate * after + 0.999) + self.token_slack
 
-    def _decode(self, turn: _Turn, end: float, final: bool = False) -> tuple[list[DecodedWord], str, float]:
-        audio = self._slice(turn.start, end)
+    def _decode(self, end: float) -> tuple[list[DecodedWord], str, float]:
+        """New words (speech time) heard in the window ending at ``end``."""
+        audio = self.timeline.slice(self._anchor, end)
         seconds = len(audio) / SAMPLE_RATE
-        budget = None
-        if not final and turn.last_tokens >= 0 and turn.start == turn.last_start:
-            grown = max(0.0, end - turn.last_pass)
-            budget = turn.last_tokens + int(self.token_rate * grown + 0.999) + self.token_slack
-        settled = [w for w in self.committed if w.start >= turn.start - 0.02] if self.force_prefix else []
-        prefix = "".join(w.text for w in settled)
-        result = self.decoder.decode(audio, self._prompt(turn), max_tokens=budget, prefix=prefix)
-        turn.last_tokens, turn.last_start = result.tokens, turn.start
-        words = [w.shifted(turn.start) for w in result.words]
-        if settled and result.prefix_words:
-            return words[result.prefix_words :], result.rejected, seconds
-        if turn.start > turn.opened and words and words[0].start < turn.start + 0.15 and words[0].probability < 0.3:
+        result = self.decoder.decode(audio, max_tokens=self._budget(end))
+        if result.words:
+            self._tokens_per_word = result.tokens / len(result.words)
+        words = [w.shifted(self._anchor) for w in result.words]
+        if self._anchor > 0 and words and words[0].start < self._anchor + 0.15 and words[0].probability < 0.3:
             words = words[1:]  # the tail of the word before the cut, misheard
         return new_words(words, self.committed), result.rejected, seconds
 
     def _commit(self, words: list[DecodedWord], limit: float | None = None) -> list[DecodedWord]:
-        """Append to the channel's committed words, keeping times in order."""
+        """Append to the committed words, keeping times in order; returns them in call time."""
         out = []
         for w in words:
             if not normalize(w.text):
@@ -309,101 +265,113 @@ class ChannelTranscriber:
             prev_end = self.committed[-1].end if self.committed else 0.0
             start = max(w.start, prev_end)
             end = max(w.end, start)
-            if limit is not None:
-                if start >= limit and out:
-                    break
-                start = min(start, limit)
-                end = min(end, limit)
-            word = DecodedWord(w.text, round(start, 3), round(end, 3), w.probability)
+            if limit is not None:  # Whisper stretches a last word into the silence after it
+                end = min(end, max(limit, start + 0.1))
+            word = DecodedWord(w.text, start, end, w.probability)
             self.committed.append(word)
             out.append(word)
-        return out
+        return self._in_call_time(out)
 
-    def _partial(self, turn: _Turn) -> PassResult:
-        now = self.audio_time
-        fresh, rejected, seconds = self._decode(turn, now)
-        turn.last_pass = now
+    def _in_call_time(self, words: list[DecodedWord]) -> list[DecodedWord]:
+        to_call = self.timeline.to_call
+        return [DecodedWord(w.text, round(to_call(w.start), 3), round(to_call(w.end), 3), w.probability)
+                for w in words]
+
+    def _partial(self) -> PassResult:
+        end = self.timeline.end
+        fresh, rejected, seconds = self._decode(end)
+        self._last_pass, self._last_pass_call = end, self.audio_time
         # Whisper ends a window that cut a word with a full stop: two passes can agree on
         # "extreme." while "extremely" is still being said. So a last word that ends a
         # sentence waits while speech goes on past it (or to the window's end: Whisper may
         # stretch the fragment there). It binds only when the passes agree on the whole
         # hypothesis, so it costs little: p50 measured the same with and without it.
+        voiced = self.timeline.to_speech(self.voiced_until)
         last = fresh[-1].text.rstrip() if fresh else ""
-        speech_goes_on = bool(fresh) and self.voiced_until > min(fresh[-1].end, now - 2 * self.cut_margin) + self.cut_margin
-        hold = speech_goes_on and last.endswith(SENTENCE_END + TRAILING)
+        speech_goes_on = bool(fresh) and voiced > min(fresh[-1].end, end - 2 * self.cut_margin) + self.cut_margin
+        hold = speech_goes_on and last.endswith(SENTENCE_END + TRAILING) and self._still_held(fresh[-1], end)
         # "no..." or "re-" is a fragment: "no" must not agree with the "no" of a next pass
-        # that has not heard "nobody" yet either.
-        fragment = speech_goes_on and last.endswith(TRAILING)
-        commit, partial = turn.agreement.update(fresh, hold_last=hold, last_votes=not fragment)
+        # that has not heard "nobody" yet either. Nor a last word that reaches the window's
+        # end: the window may have cut it ("what you" of "what your country", twice agreed).
+        cut = bool(fresh) and fresh[-1].end >= end - self.cut_margin and fresh[-1].probability < self.sure
+        fragment = speech_goes_on and (last.endswith(TRAILING) or cut)
+        commit, self._guess = self._agreement.update(fresh, hold_last=hold, last_votes=not fragment)
         committed = self._commit(commit)
-        turn.partial = partial
-        self._trim(turn)
-        return PassResult("partial", committed, partial, seconds, rejected)
+        self._trim()
+        return PassResult("partial", committed, self._in_call_time(self._guess), seconds, rejected)
 
-    def _overflow(self, turn: _Turn) -> PassResult:
-        now = self.audio_time
-        fresh, rejected, seconds = self._decode(turn, now)
-        turn.last_pass = now
-        cut = now - self.overflow_keep
-        commit = [w for w in fresh if w.end <= cut]
-        if not commit and fresh and len(fresh) > 1:
+    def _still_held(self, word: DecodedWord, end: float) -> bool:
+        """Hold a last word for ``hold_for`` seconds of new speech at most: a cut word has
+        turned into the whole one by then, and a real "off." while the VAD still hears noise
+        on the line would otherwise wait for the next words (measured: 7 s on the call)."""
+        key = normalize(word.text)
+        held = self._held
+        if held is None or held[0] != key or abs(held[1] - word.start) >= 0.3:
+            self._held = held = (key, word.start, end)
+        return end - held[2] < self.hold_for
+
+    def _overflow(self) -> PassResult:
+        end = self.timeline.end
+        fresh, rejected, seconds = self._decode(end)
+        self._last_pass, self._last_pass_call = end, self.audio_time
+        commit = [w for w in fresh if w.end <= end - self.overflow_keep]
+        if not commit and len(fresh) > 1:
             commit = fresh[:-1]
         committed = self._commit(commit)
-        turn.agreement.reset()
-        turn.partial = fresh[len(commit) :]
-        if not self._trim(turn, force=True):
-            turn.start = max(turn.start, now - self.overflow_keep)  # nothing heard: move on
-        return PassResult("overflow", committed, turn.partial, seconds, rejected)
+        self._agreement.reset()
+        self._guess = fresh[len(commit) :]
+        if not self._trim(force=True):
+            self._move_anchor(max(self._anchor, end - self.overflow_keep))  # nothing heard: move on
+        return PassResult("overflow", committed, self._in_call_time(self._guess), seconds, rejected)
 
-    def _final(self, turn: _Turn) -> PassResult:
-        assert turn.end is not None
-        fresh, rejected, seconds = self._decode(turn, turn.end + self.tail, final=True)
-        committed = self._commit([w for w in fresh if w.start < turn.end], limit=turn.end)
-        self._forget()
+    def _final(self, end: float, limit: float) -> PassResult:
+        fresh, rejected, seconds = self._decode(end)
+        # The VAD may end a turn before a soft last word ("off." 0.1 s after its end): keep
+        # every word that starts inside the window.
+        committed = self._commit([w for w in fresh if w.start < end - 0.05], limit=limit)
+        self._agreement.reset()
+        self._guess = []
+        self._trim()
         return PassResult("final", committed, [], seconds, rejected)
 
-    def _trim(self, turn: _Turn, force: bool = False) -> bool:
+    def _trim(self, force: bool = False) -> bool:
         """Start the window later, in a pause after a committed word; True if it moved.
 
-        A cut inside a word leaves a fragment that Whisper turns into a different guess on
-        every pass, which stalls agreement: so cut only in a gap of ``min_gap`` seconds
-        between committed words, or, once the window passes twice ``trim_after`` (or on
-        ``force``), in the widest gap there is.
+        The window keeps ``keep`` seconds of committed speech before the words still in play:
+        that is the context the next words are heard in. A cut inside a word leaves a
+        fragment that Whisper turns into a different guess on every pass, which stalls
+        agreement: so cut in a gap of ``min_gap`` seconds between committed words, a
+        sentence end first; once the window passes twice ``max_window`` (or on ``force``),
+        in the widest gap there is.
         """
-        now = self.audio_time
-        length = now - turn.start
-        if not force and length <= self.trim_after:
+        end = self.timeline.end
+        length = end - self._anchor
+        if not force and length <= self.max_window:
             return False
-        inside = [w for w in self.committed if w.start >= turn.start]
-        if not inside:
-            return False
-        following = inside[1:] + turn.partial[:1]
-        gaps = []  # (gap, cut point)
+        inside = [w for w in self.committed if w.start >= self._anchor]
+        following = [*inside[1:], *self._guess[:1]]
+        cuts = []  # (gap, sentence end, cut point)
         for i, w in enumerate(inside):
             nxt = following[i].start if i < len(following) else None
-            if nxt is None:
-                if turn.partial:
-                    break
-                gap, cut = 0.1, w.end + 0.05  # nothing heard after it yet
-            else:
-                gap, cut = nxt - w.end, (w.end + nxt) / 2
-            if cut > now - 1.0:
+            gap, cut = (0.1, w.end + 0.05) if nxt is None else (nxt - w.end, (w.end + nxt) / 2)
+            if cut > end - self.keep:
                 break
-            gaps.append((gap, cut))
-        if not gaps:
-            return False
-        good = [c for g, c in gaps if g >= self.min_gap]
+            cuts.append((gap, w.text.rstrip().endswith(SENTENCE_END), cut))
+        good = [c for c in cuts if c[0] >= self.min_gap]
         if good:
-            best = good[-1]
-        elif force or length > 2 * self.trim_after:
-            best = max(gaps)[1]
+            best = max(good, key=lambda c: (c[1], c[2]))[2]
+        elif cuts and (force or length > 2 * self.max_window):
+            best = max(cuts)[2]
         else:
             return False
-        if best <= turn.start:
+        if best <= self._anchor:
             return False
-        turn.start = best
-        self._forget()
+        self._move_anchor(best)
         return True
+
+    def _move_anchor(self, to: float) -> None:
+        self._anchor = to
+        self.timeline.forget(to)
 
 
 __all__ = ["ChannelTranscriber", "PassResult"]

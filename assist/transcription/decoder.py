@@ -129,6 +129,8 @@ class WindowDecoder:
         compression_threshold: float = 2.4,
         min_word_probability: float = 0.0,
         tokens_per_second: float = 6.0,
+        resume_after: float = 0.5,
+        resume_overlap: float = 1.0,
     ) -> None:
         from faster_whisper.tokenizer import Tokenizer
 
@@ -148,6 +150,8 @@ class WindowDecoder:
         self.compression_threshold = compression_threshold
         self.min_word_probability = min_word_probability
         self.tokens_per_second = tokens_per_second
+        self.resume_after = resume_after
+        self.resume_overlap = resume_overlap
         tok = self.tokenizer
         self._suppress = self._suppressed_tokens()
         self._sot = list(tok.sot_sequence)
@@ -155,7 +159,7 @@ class WindowDecoder:
         self._ts_begin = tok.timestamp_begin
         # CPU seconds spent per stage, and counts (benchmarks read this)
         self.profile: dict[str, float] = dict.fromkeys(
-            ("features", "encode", "generate", "align", "calls", "tokens", "seconds"), 0.0)
+            ("features", "encode", "generate", "align", "calls", "tokens", "seconds", "resumed"), 0.0)
 
     def _suppressed_tokens(self) -> list[int]:
         tok = self.tokenizer
@@ -181,25 +185,20 @@ class WindowDecoder:
         self.profile["encode"] += time.process_time() - t1
         return encoded, seconds
 
-    def _prompt(self, prompt: str) -> list[int]:
-        tokens: list[int] = []
-        if prompt.strip():
-            text_tokens = self.tokenizer.encode(" " + prompt.strip())[-120:]
-            tokens = [self.tokenizer.sot_prev, *text_tokens]
-        return tokens + self._sot
-
-    def _segments(self, tokens: list[int], audio_seconds: float) -> list[int]:
-        """Text tokens of the segments worth keeping (see the class docstring)."""
+    def _segments(self, tokens: list[int], audio_seconds: float) -> tuple[list[int], int]:
+        """Text tokens of the segments worth keeping (see the class docstring), and how
+        many segments they are."""
         ts = self._ts_begin
         kept: list[int] = []
         seen: set[tuple[int, ...]] = set()
         segment: list[int] = []
         start: float | None = None
         limit = audio_seconds - 0.1
+        count = 0
 
         def close() -> bool:
             """Add the open segment; False when decoding should stop here."""
-            nonlocal segment
+            nonlocal segment, count
             text = tuple(cut_loop(segment))
             truncated = len(text) < len(segment)
             segment = []
@@ -209,6 +208,7 @@ class WindowDecoder:
                 return False
             seen.add(text)
             kept.extend(text)
+            count += 1
             return not truncated
 
         for token in tokens:
@@ -218,19 +218,19 @@ class WindowDecoder:
                 time = (token - ts) * TIME_PRECISION
                 if segment:
                     if not close():
-                        return kept
+                        return kept, count
                     start = None
                 elif start is None or time >= start:
                     start = time
                 if start is not None and start >= limit and not segment:
                     # A segment that would start past the real audio: the rest is invented.
                     if kept or time >= limit:
-                        return kept
+                        return kept, count
                 continue
             segment.append(token)
         if segment:
             close()
-        return kept
+        return kept, count
 
     def _align(self, encoded, text_tokens: list[int], num_frames: int) -> list[dict]:
         from faster_whisper.transcribe import merge_punctuations
@@ -263,26 +263,42 @@ class WindowDecoder:
         return join_word_pieces([a for a in alignment if a["word"]])
 
     # -- the interface ----------------------------------------------------------------------
-    def decode(
-        self, audio: np.ndarray, prompt: str = "", max_tokens: int | None = None, prefix: str = ""
-    ) -> DecodeResult:
+    def decode(self, audio: np.ndarray, max_tokens: int | None = None) -> DecodeResult:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if len(audio) > MAX_SECONDS * SAMPLE_RATE:
             raise ValueError(f"window of {len(audio) / SAMPLE_RATE:.1f} s exceeds {MAX_SECONDS} s")
         seconds = len(audio) / SAMPLE_RATE
         if seconds < 0.1:
             return DecodeResult(rejected="too short")
+        result, ended = self._decode_once(audio, max_tokens)
+        if not ended or not result.words or seconds - result.words[-1].end < self.resume_after:
+            return result
+        # Whisper sometimes closes its last segment and ends with seconds of speech still to
+        # come ("...a line within" and nothing of the 2.8 s after it): a window that never
+        # hears its last words stalls agreement until the turn ends. Decode the rest, from a
+        # little before, as the next window of transcribe() would.
+        words = list(result.words)
+        start = max(words[-1].end - self.resume_overlap, 0.0)
+        first = int(start * SAMPLE_RATE)
+        rest, _ = self._decode_once(audio[first:], None)
+        more = [w.shifted(start) for w in rest.words if w.start + start >= words[-1].end - 0.05]
+        if more and _norm(more[0].text) == _norm(words[-1].text):
+            more = more[1:]
+        self.profile["resumed"] += 1
+        return DecodeResult(tuple(words + more), no_speech_prob=result.no_speech_prob,
+                            avg_logprob=result.avg_logprob, tokens=result.tokens + rest.tokens)
+
+    def _decode_once(self, audio: np.ndarray, max_tokens: int | None) -> tuple[DecodeResult, bool]:
+        """One window; also whether the model ended it (rather than the token budget)."""
+        seconds = len(audio) / SAMPLE_RATE
+        if seconds < 0.1:
+            return DecodeResult(rejected="too short"), False
         encoded, _ = self._encode(audio)
-        prompt_tokens = self._prompt(prompt)
-        # Forcing the settled words keeps every pass consistent with them, and stops the
-        # short-window habit of starting over ("And so my fellow Americans" twice).
-        forced = self.tokenizer.encode(" " + prefix.strip()) if prefix.strip() else []
-        if forced:
-            prompt_tokens = prompt_tokens + [self._ts_begin] + forced
+        prompt_tokens = self._sot
         # Short windows tend to repeat their first segment; a budget stops that early.
         budget = int(self.tokens_per_second * seconds) + 12
         if max_tokens is not None:
-            budget = max(4, min(budget, max_tokens + 3))  # + timestamps and end
+            budget = max(4, min(budget, max_tokens + 1))  # + the end token
         t0 = time.process_time()
         # No timestamp past the real audio: with nowhere to put a second segment, a short
         # window ends instead of starting over (measured on jfk.flac windows, with 3 s of
@@ -303,23 +319,21 @@ class WindowDecoder:
             max_initial_timestamp_index=50,
         )[0]
         tokens = list(result.sequences_ids[0])
+        ended = len(tokens) < budget
         self.profile["generate"] += time.process_time() - t0
         self.profile["calls"] += 1
         self.profile["tokens"] += len(tokens)
         self.profile["seconds"] += seconds
-        if forced and tokens[: len(forced) + 1] != [self._ts_begin] + forced:
-            # CTranslate2 returns the forced prefix with the new tokens; be safe if not.
-            tokens = [self._ts_begin] + forced + tokens
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         nsp = float(result.no_speech_prob)
         if nsp > self.no_speech_threshold and avg_logprob < self.logprob_threshold:
-            return DecodeResult(no_speech_prob=nsp, avg_logprob=avg_logprob, rejected="no speech")
-        text_tokens = self._segments(tokens, seconds)
+            return DecodeResult(no_speech_prob=nsp, avg_logprob=avg_logprob, rejected="no speech"), False
+        text_tokens, segments = self._segments(tokens, seconds)
         if not text_tokens:
-            return DecodeResult(no_speech_prob=nsp, avg_logprob=avg_logprob, rejected="empty")
+            return DecodeResult(no_speech_prob=nsp, avg_logprob=avg_logprob, rejected="empty"), False
         text = self.tokenizer.decode(text_tokens).strip()
         if compression_ratio(text) > self.compression_threshold:
-            return DecodeResult(no_speech_prob=nsp, avg_logprob=avg_logprob, rejected="repetitive")
+            return DecodeResult(no_speech_prob=nsp, avg_logprob=avg_logprob, rejected="repetitive"), False
         num_frames = int(round(seconds * FRAMES_PER_SECOND))
         words = []
         t0 = time.process_time()
@@ -333,21 +347,11 @@ class WindowDecoder:
             if a["probability"] < self.min_word_probability:
                 continue
             words.append(DecodedWord(a["word"], round(start, 3), round(end, 3), a["probability"]))
-        n_prefix = 0
-        if forced:
-            n_prefix = self._prefix_words(text_tokens, forced, len(words))
-        heard = words[:n_prefix] + cut_echo(words[n_prefix:], seconds)
-        kept_tokens = round(len(text_tokens) * len(heard) / len(words)) if words else 0
-        return DecodeResult(tuple(heard), no_speech_prob=nsp, avg_logprob=avg_logprob,
-                            tokens=max(0, kept_tokens - len(forced)), prefix_words=n_prefix)
-
-    def _prefix_words(self, text_tokens: list[int], forced: list[int], n_words: int) -> int:
-        """How many aligned words the forced tokens make up (punctuation merged)."""
-        if text_tokens[: len(forced)] != forced:
-            return 0  # the prefix did not survive the cuts: let the caller filter by time
-        words, _ = self.tokenizer.split_to_word_tokens(forced + [self._eot])
-        count = sum(1 for w in words[:-1] if w.strip() and w.strip() not in APPEND_PUNCTUATIONS)
-        return min(count, n_words)
+        heard = cut_echo(words, seconds)
+        # What the kept words cost to generate, their segments' two timestamps each included.
+        spent = (len(text_tokens) + 2 * segments) * len(heard) / len(words) if words else 0
+        result = DecodeResult(tuple(heard), no_speech_prob=nsp, avg_logprob=avg_logprob, tokens=round(spent))
+        return result, ended
 
 
 class TranscribeDecoder:
@@ -357,7 +361,7 @@ class TranscribeDecoder:
         self.model = model
         self.beam_size = beam_size
 
-    def decode(self, audio: np.ndarray, prompt: str = "", max_tokens: int | None = None, prefix: str = "") -> DecodeResult:
+    def decode(self, audio: np.ndarray, max_tokens: int | None = None) -> DecodeResult:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if len(audio) < 0.1 * SAMPLE_RATE:
             return DecodeResult(rejected="too short")
@@ -368,7 +372,6 @@ class TranscribeDecoder:
             temperature=0.0,
             word_timestamps=True,
             condition_on_previous_text=False,
-            initial_prompt=prompt.strip() or None,
             vad_filter=False,
         )
         words = []
