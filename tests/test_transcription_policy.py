@@ -58,6 +58,14 @@ def test_a_fragment_does_not_vote():
     assert [w.text for w in commit] == [" it"] and [w.text for w in partial] == [" no", " bomb."]
 
 
+def test_local_agreement_commits_a_sure_prefix_at_once():
+    la = LocalAgreement(2)
+    commit, partial = la.update([W("we", 0, 0.3), W("ordered", 0.3, 0.6)], sure_prefix=1)
+    assert [w.text for w in commit] == [" we"] and [w.text for w in partial] == [" ordered"]
+    commit, partial = la.update([W("ordered", 0.3, 0.6), W("twelve", 0.6, 0.9)])
+    assert [w.text for w in commit] == [" ordered"]
+
+
 def test_word_pieces_without_a_leading_space_join_the_word_before():
     pieces = [dict(word=" the", tokens=[1], start=0.0, end=0.2, probability=0.9),
               dict(word=" re", tokens=[2], start=0.2, end=0.3, probability=0.8),
@@ -235,6 +243,18 @@ def test_a_last_word_cut_by_the_window_does_not_vote():
     ch = ChannelTranscriber("rep", Hearing(table), first_pass=0.1)
     results = drive(ch, 3.0, [(0.95, 1.9)])
     assert committed_text(results) == ["what", "your", "country"]
+
+
+@pytest.mark.parametrize("sure_alone", [True, False])
+def test_a_sure_whole_word_commits_on_one_pass(sure_alone):
+    # "we" (p 0.95) commits on the first pass that hears it; "ordered" (p 0.6) waits for a
+    # second pass; "twelve" is the pass's last word, which may be cut: it waits too.
+    words = [("we", 1.0, 1.2, 0.95), ("ordered", 1.2, 1.5, 0.6), ("twelve", 1.5, 1.8, 0.95)]
+    ch = ChannelTranscriber("rep", Hearing([(0.0, []), (1.9, words)]), first_pass=0.1, sure_alone=sure_alone)
+    results = drive(ch, 3.0, [(0.95, 2.4)], step=0.05)
+    heard = [r for _, r in results if r.committed or r.partial]
+    assert [normalize(w.text) for w in heard[0].committed] == (["we"] if sure_alone else [])
+    assert committed_text(results) == ["we", "ordered", "twelve"]
 
 
 def test_a_held_last_word_is_let_go_while_noise_keeps_the_turn_open():

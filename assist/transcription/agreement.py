@@ -75,18 +75,19 @@ class LocalAgreement:
     history: list[list[DecodedWord]] = field(default_factory=list)
 
     def update(
-        self, words: Sequence[DecodedWord], hold_last: bool = False, last_votes: bool = True
+        self, words: Sequence[DecodedWord], hold_last: bool = False, last_votes: bool = True,
+        sure_prefix: int = 0,
     ) -> tuple[list[DecodedWord], list[DecodedWord]]:
         """``hold_last``: do not commit the hypothesis's last word now (it may be cut off);
-        ``last_votes=False``: nor let it agree with the next pass (it is a fragment)."""
+        ``last_votes=False``: nor let it agree with the next pass (it is a fragment);
+        ``sure_prefix``: this many leading words commit without agreement."""
         words = list(words)
         self.history.append(words if last_votes or not words else words[:-1])
         self.history = self.history[-self.n :]
-        if len(self.history) < self.n:
-            return [], words
-        k = len(words)
+        k = len(words) if len(self.history) == self.n else 0
         for previous in self.history[:-1]:
             k = min(k, agreed_prefix(previous, words))
+        k = max(k, min(sure_prefix, len(words)))
         for i in range(k):
             if words[i].probability < self.min_probability:
                 k = i
