@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -109,6 +110,21 @@ def cut_echo(words: list[DecodedWord], seconds: float, min_n: int = 2) -> list[D
     return words
 
 
+def cut_stretched(words: list[DecodedWord], longest: float, keep: float = 0.5) -> list[DecodedWord] | None:
+    """The words up to the first one aligned over more than ``longest`` seconds, that one
+    cut to ``keep`` seconds; None when there is none.
+
+    Whisper sometimes closes a segment with a timestamp far past its last word and goes
+    on from there: on the phone call, "Yeah." aligned from 5.6 s to 21.1 s of a window
+    whose 15 s in between held the caller's next sentences. No word lasts that long; what
+    follows it was not heard.
+    """
+    for i, w in enumerate(words):
+        if w.end - w.start > longest:
+            return [*words[:i], DecodedWord(w.text, w.start, round(w.start + keep, 3), w.probability)]
+    return None
+
+
 class WindowDecoder:
     """Short-window Whisper decode: see the module docstring.
 
@@ -131,6 +147,7 @@ class WindowDecoder:
         tokens_per_second: float = 6.0,
         resume_after: float = 0.5,
         resume_overlap: float = 1.0,
+        longest_word: float = 2.0,
     ) -> None:
         from faster_whisper.tokenizer import Tokenizer
 
@@ -152,6 +169,7 @@ class WindowDecoder:
         self.tokens_per_second = tokens_per_second
         self.resume_after = resume_after
         self.resume_overlap = resume_overlap
+        self.longest_word = longest_word
         tok = self.tokenizer
         self._suppress = self._suppressed_tokens()
         self._sot = list(tok.sot_sequence)
@@ -271,19 +289,27 @@ class WindowDecoder:
         if seconds < 0.1:
             return DecodeResult(rejected="too short")
         result, ended = self._decode_once(audio, max_tokens)
-        if not ended or not result.words or seconds - result.words[-1].end < self.resume_after:
-            return result
-        # Whisper sometimes closes its last segment and ends with seconds of speech still to
-        # come ("...a line within" and nothing of the 2.8 s after it): a window that never
-        # hears its last words stalls agreement until the turn ends. Decode the rest, from a
-        # little before, as the next window of transcribe() would.
         words = list(result.words)
-        start = max(words[-1].end - self.resume_overlap, 0.0)
+        heard = cut_stretched(words, self.longest_word)
+        if heard is not None:
+            words, ended = heard, True
+        if not ended or not words or seconds - words[-1].end < self.resume_after:
+            return result if heard is None else replace(result, words=tuple(words))
+        # Whisper sometimes closes its last segment and ends with seconds of speech still to
+        # come ("...a line within" and nothing of the 2.8 s after it), or jumps over them (see
+        # cut_stretched): a window that never hears those words stalls agreement until the
+        # turn ends. Decode the rest, from a little before, as the next window of
+        # transcribe() would.
+        last = words[-1]
+        start = max(last.end - self.resume_overlap, 0.0)
         first = int(start * SAMPLE_RATE)
         rest, _ = self._decode_once(audio[first:], None)
-        more = [w.shifted(start) for w in rest.words if w.start + start >= words[-1].end - 0.05]
-        if more and _norm(more[0].text) == _norm(words[-1].text):
-            more = more[1:]
+        if heard is None:
+            more = [w.shifted(start) for w in rest.words if w.start + start >= last.end - 0.05]
+            if more and _norm(more[0].text) == _norm(last.text):
+                more = more[1:]  # the last word heard again
+        else:  # the cut word's end is a guess: go by its start ("Yeah. yeah," is speech)
+            more = [w.shifted(start) for w in rest.words if w.start + start >= last.start + 0.2]
         self.profile["resumed"] += 1
         return DecodeResult(tuple(words + more), no_speech_prob=result.no_speech_prob,
                             avg_logprob=result.avg_logprob, tokens=result.tokens + rest.tokens)
