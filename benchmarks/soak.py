@@ -6,7 +6,8 @@ would; takes the full hour) or with the simulated clock (default: as fast as the
 goes, every event's ``at`` still what it would be live; a quick run). Checks the goals of
 issue 6 and prints them as a table:
 
-* peak memory (RSS) <= 400 MB, and no growth over the last half of the call;
+* peak memory (RSS) <= 400 MB, and no growth over the last half of the call (where RSS
+  settles: a transient high is shown, and counts in the peak);
 * CPU <= 50 % of one core on average (CPU seconds per second of call audio);
 * word latency p95 in the last window no worse than in the first (window = 10 min, or a
   third of a shorter call; "no worse" allows 0.25 s of noise).
@@ -152,8 +153,14 @@ def main(argv: list[str] | None = None) -> int:
 
     rss = np.array([m for _, m in samples])
     half = [m for t, m in samples if t >= call / 2]
-    at_half = half[0] if half else float("nan")
-    growth = max(half) - at_half if half else float("nan")
+    # Growth is where RSS settles, not its highest moment: one long window's decode can
+    # hold ~20 MB for a while (CTranslate2's caching allocator) and give it back. The
+    # level is the median of a tenth of the half's samples at either end.
+    tenth = max(len(half) // 10, 1)
+    at_half = float(np.median(half[:tenth])) if half else float("nan")
+    at_end = float(np.median(half[-tenth:])) if half else float("nan")
+    growth = at_end - at_half
+    transient = max(half) - at_half if half else float("nan")
     first = [lat for end, lat in latencies if end < window]
     last = [lat for end, lat in latencies if end >= call - window]
     p95_first = float(np.percentile(first, 95)) if first else float("nan")
@@ -163,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("peak RSS (MB)", f"{rss.max():.0f}", f"<= {GOAL_RSS_MB:.0f}", rss.max() <= GOAL_RSS_MB),
         ("RSS growth, last half (MB)", f"{growth:+.1f}", "<= +10 (flat)", growth <= 10),
+        ("RSS highest above the half's level (MB)", f"{transient:+.1f}", "(peak above)", True),
         ("CPU, share of one core", f"{cpu_share:.2f}", f"<= {GOAL_CPU:.2f}", cpu_share <= GOAL_CPU),
         (f"word latency p95, first {window / 60:.0f} min (s)", f"{p95_first:.2f}", "baseline", True),
         (f"word latency p95, last {window / 60:.0f} min (s)", f"{p95_last:.2f}",

@@ -364,6 +364,17 @@ def test_fast_mode_overflow_pass_splits_long_turns():
     assert max(seconds for _, _, seconds, _ in dec.calls) <= 15.5
 
 
+def test_words_before_the_window_are_let_go():
+    # An hour-long call must not grow what every pass scans: the window's words and a short
+    # tail before it are all the channel keeps.
+    script = [W(f"w{i}", 1.0 + 0.4 * i, 1.0 + 0.4 * i + 0.3) for i in range(100)]
+    ch = ChannelTranscriber("rep", ScriptDecoder(script))
+    results = drive(ch, 43.0, [(0.95, 41.0)], finish=True)
+    assert committed_text(results) == [normalize(w.text) for w in script]
+    assert len(ch.committed) <= 2 * ch.max_window / 0.4 + ch.TAIL  # a window is at most 2 × max_window
+    assert ch.committed[-1].text == " w99"
+
+
 @pytest.mark.parametrize("n", [2, 3])
 def test_agreement_n_changes_how_soon_words_commit(n):
     dec = ScriptDecoder(SCRIPT)

@@ -66,6 +66,8 @@ class PassResult:
 
 
 class ChannelTranscriber:
+    TAIL = 5  # committed words kept from before the window (new_words compares up to 5)
+
     def __init__(
         self,
         speaker: Speaker,
@@ -111,7 +113,8 @@ class ChannelTranscriber:
         self._held: tuple[str, float, float] | None = None  # last word held: text, start, since
         self.voiced_until = 0.0  # call time: end of the last voiced VAD frame (set by the pipeline)
         self.timeline = SpeechTimeline()
-        # Committed words in *speech* time (the timeline's); passes hand out call time.
+        # Committed words of the window and the TAIL before it, in *speech* time (the
+        # timeline's); passes hand out call time.
         self.committed: list[DecodedWord] = []
         self.passes = 0
         self._agreement = LocalAgreement(agreement, min_commit_probability)
@@ -386,6 +389,10 @@ class ChannelTranscriber:
     def _move_anchor(self, to: float) -> None:
         self._anchor = to
         self.timeline.forget(to)
+        # Words before the window only matter as the tail new windows may echo: a long
+        # call must not grow the list every pass scans.
+        inside = next((i for i, w in enumerate(self.committed) if w.start >= to), len(self.committed))
+        del self.committed[: max(0, min(inside, len(self.committed) - self.TAIL))]
 
 
 __all__ = ["ChannelTranscriber", "PassResult"]
