@@ -286,8 +286,6 @@ class WindowDecoder:
         if len(audio) > MAX_SECONDS * SAMPLE_RATE:
             raise ValueError(f"window of {len(audio) / SAMPLE_RATE:.1f} s exceeds {MAX_SECONDS} s")
         seconds = len(audio) / SAMPLE_RATE
-        if seconds < 0.1:
-            return DecodeResult(rejected="too short")
         result, ended = self._decode_once(audio, max_tokens)
         words = list(result.words)
         heard = cut_stretched(words, self.longest_word)
