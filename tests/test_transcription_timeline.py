@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assist.transcription.timeline import SpeechTimeline
+from assist.transcription.timeline import SampleBuffer, SpeechTimeline
 
 SR = 16_000
 
@@ -60,3 +60,14 @@ def test_forget_drops_old_audio_and_keeps_the_rest_in_place():
     np.testing.assert_array_equal(tl.slice(1.5, 3.0), np.concatenate([ramp(5.5, 6.0), ramp(9.0, 10.0)]))
     assert tl.to_call(2.5) == pytest.approx(9.5)
     assert tl.to_speech(5.75) == pytest.approx(1.75)
+
+
+def test_sample_buffer_reads_ranges_and_drops_the_front():
+    buf = SampleBuffer(first=100)
+    buf.append(np.arange(100, 110, dtype=np.float32))
+    buf.append(np.arange(110, 115, dtype=np.float32))
+    assert buf.read(105, 112).tolist() == list(range(105, 112))
+    buf.drop_before(107)  # inside the (joined) chunk
+    assert (buf.first, buf.end) == (107, 115)
+    assert buf.read(0, 200).tolist() == list(range(107, 115))  # clamped to what is kept
+    assert len(buf.read(120, 130)) == 0

@@ -47,7 +47,7 @@ import numpy as np
 from assist.events import Speaker
 from assist.transcription.agreement import LocalAgreement, new_words, normalize
 from assist.transcription.base import DecodedWord, Decoder
-from assist.transcription.timeline import SpeechTimeline
+from assist.transcription.timeline import SampleBuffer, SpeechTimeline
 
 SAMPLE_RATE = 16_000
 TRAILING = ("...", "…", "-", "—")  # how Whisper ends a word it heard only part of
@@ -120,9 +120,7 @@ class ChannelTranscriber:
         self._agreement = LocalAgreement(agreement, min_commit_probability)
         self._guess: list[DecodedWord] = []  # the uncommitted words of the last pass
         self._anchor = 0.0  # speech time where the window starts
-        self._recent: deque[np.ndarray] = deque()  # the last moments of call audio, for the pad
-        self._recent_start = 0  # call sample of the first sample in _recent
-        self._audio_end = 0  # call samples fed so far
+        self._recent = SampleBuffer()  # the last moments of call audio (for the pad), by call sample
         self._open: float | None = None  # call time the open turn began
         self._finals: deque[tuple[float, float]] = deque()  # (window end, VAD end), speech time
         self._waiting_end: float | None = None  # fast clock: the VAD end of speech not yet decoded
@@ -133,33 +131,21 @@ class ChannelTranscriber:
     # -- audio ------------------------------------------------------------------------------
     @property
     def audio_time(self) -> float:
-        return self._audio_end / SAMPLE_RATE
+        return self._recent.end / SAMPLE_RATE
 
     def start_at(self, call_sample: int) -> None:
         """The channel's first sample is call sample ``call_sample`` (a file replayed from
         partway): times stay the file's."""
-        self._recent_start = self._audio_end = call_sample
+        self._recent = SampleBuffer(call_sample)
 
     def feed(self, samples: np.ndarray) -> None:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         if not len(samples):
             return
         if self._open is not None:
-            self.timeline.append(self._audio_end, samples)
+            self.timeline.append(self._recent.end, samples)
         self._recent.append(samples)
-        self._audio_end += len(samples)
-        keep_from = self._audio_end - int((self.pad + 0.5) * SAMPLE_RATE)
-        while self._recent and self._recent_start + len(self._recent[0]) <= keep_from:
-            self._recent_start += len(self._recent.popleft())
-
-    def _recent_since(self, call_sample: int) -> np.ndarray:
-        if len(self._recent) > 1:
-            joined = np.concatenate(list(self._recent))
-            self._recent.clear()
-            self._recent.append(joined)
-        if not self._recent:
-            return np.zeros(0, dtype=np.float32)
-        return self._recent[0][max(call_sample - self._recent_start, 0) :]
+        self._recent.drop_before(self._recent.end - int((self.pad + 0.5) * SAMPLE_RATE))
 
     # -- turns ------------------------------------------------------------------------------
     def speech_start(self, time: float) -> None:
@@ -167,10 +153,11 @@ class ChannelTranscriber:
         timeline."""
         if self._open is not None:
             return
-        start = max(int(round((time - self.pad) * SAMPLE_RATE)), self._recent_start,
+        recent = self._recent
+        start = max(int(round((time - self.pad) * SAMPLE_RATE)), recent.first,
                     int(round(self.timeline.call_end * SAMPLE_RATE)))
-        start = min(start, self._audio_end)
-        self.timeline.append(start, self._recent_since(start))
+        start = min(start, recent.end)
+        self.timeline.append(start, recent.read(start, recent.end))
         self._open = time
 
     def speech_end(self, time: float) -> None:

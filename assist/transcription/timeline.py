@@ -22,6 +22,39 @@ import numpy as np
 SAMPLE_RATE = 16_000
 
 
+class SampleBuffer:
+    """Audio samples numbered from ``first`` to ``end``: appended at the end, read by range,
+    dropped from the front. Chunks are joined only when read."""
+
+    def __init__(self, first: int = 0) -> None:
+        self._chunks: deque[np.ndarray] = deque()
+        self.first = first  # number of the first sample kept
+        self.end = first  # number just past the last sample
+
+    def append(self, samples: np.ndarray) -> None:
+        self._chunks.append(np.asarray(samples, dtype=np.float32))
+        self.end += len(samples)
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        """Samples ``a`` to ``b`` (clamped to what is kept)."""
+        a, b = max(a, self.first), min(b, self.end)
+        if b <= a:
+            return np.zeros(0, dtype=np.float32)
+        if len(self._chunks) > 1:
+            joined = np.concatenate(list(self._chunks))
+            self._chunks.clear()
+            self._chunks.append(joined)
+        return self._chunks[0][a - self.first : b - self.first]
+
+    def drop_before(self, sample: int) -> None:
+        keep_from = min(sample, self.end)
+        while self._chunks and self.first + len(self._chunks[0]) <= keep_from:
+            self.first += len(self._chunks.popleft())
+        if self._chunks and self.first < keep_from:
+            self._chunks[0] = self._chunks[0][keep_from - self.first :].copy()  # not a view: free it
+            self.first = keep_from
+
+
 @dataclass
 class _Piece:
     speech: int  # first sample in speech time
@@ -34,14 +67,12 @@ class SpeechTimeline:
         self._pieces: list[_Piece] = []
         self._speech_starts: list[int] = []  # of each piece, for bisect
         self._call_starts: list[int] = []
-        self._chunks: deque[np.ndarray] = deque()
-        self._first = 0  # speech-time sample of the first kept sample
-        self._length = 0  # samples appended so far
+        self._audio = SampleBuffer()  # numbered in speech time
 
     @property
     def end(self) -> float:
         """Speech time of the end of the timeline."""
-        return self._length / SAMPLE_RATE
+        return self._audio.end / SAMPLE_RATE
 
     @property
     def call_end(self) -> float:
@@ -61,33 +92,19 @@ class SpeechTimeline:
         else:
             if last is not None and call_sample < last.call + last.length:
                 raise ValueError("speech audio must be appended in call-time order")
-            self._pieces.append(_Piece(self._length, call_sample, len(samples)))
-            self._speech_starts.append(self._length)
+            self._pieces.append(_Piece(self._audio.end, call_sample, len(samples)))
+            self._speech_starts.append(self._audio.end)
             self._call_starts.append(call_sample)
-        self._chunks.append(np.asarray(samples, dtype=np.float32))
-        self._length += len(samples)
+        self._audio.append(samples)
 
     def slice(self, t0: float, t1: float) -> np.ndarray:
         """Speech audio from ``t0`` to ``t1`` (speech time)."""
-        a = max(int(round(t0 * SAMPLE_RATE)), self._first)
-        b = min(int(round(t1 * SAMPLE_RATE)), self._length)
-        if b <= a:
-            return np.zeros(0, dtype=np.float32)
-        if len(self._chunks) > 1:
-            joined = np.concatenate(list(self._chunks))
-            self._chunks.clear()
-            self._chunks.append(joined)
-        return self._chunks[0][a - self._first : b - self._first]
+        return self._audio.read(int(round(t0 * SAMPLE_RATE)), int(round(t1 * SAMPLE_RATE)))
 
     def forget(self, before: float) -> None:
         """Drop the audio before speech time ``before``, and the map of it."""
-        keep_from = min(int(round(before * SAMPLE_RATE)), self._length)
-        while self._chunks and self._first + len(self._chunks[0]) <= keep_from:
-            self._first += len(self._chunks.popleft())
-        if self._chunks and self._first < keep_from:
-            self._chunks[0] = self._chunks[0][keep_from - self._first :].copy()  # not a view: free it
-            self._first = keep_from
-        drop = bisect_right(self._speech_starts, self._first) - 1
+        self._audio.drop_before(int(round(before * SAMPLE_RATE)))
+        drop = bisect_right(self._speech_starts, self._audio.first) - 1
         if drop > 0:
             del self._pieces[:drop], self._speech_starts[:drop], self._call_starts[:drop]
 
@@ -114,4 +131,4 @@ class SpeechTimeline:
         return (piece.speech + offset) / SAMPLE_RATE
 
 
-__all__ = ["SpeechTimeline"]
+__all__ = ["SampleBuffer", "SpeechTimeline"]
