@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Callable
+from operator import attrgetter
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,11 +64,12 @@ class _Piece:
     length: int  # samples (the last piece grows while its turn goes on)
 
 
+_SPEECH, _CALL = attrgetter("speech"), attrgetter("call")  # where a piece starts, in either time
+
+
 class SpeechTimeline:
     def __init__(self) -> None:
         self._pieces: list[_Piece] = []
-        self._speech_starts: list[int] = []  # of each piece, for bisect
-        self._call_starts: list[int] = []
         self._audio = SampleBuffer()  # numbered in speech time
 
     @property
@@ -93,8 +96,6 @@ class SpeechTimeline:
             if last is not None and call_sample < last.call + last.length:
                 raise ValueError("speech audio must be appended in call-time order")
             self._pieces.append(_Piece(self._audio.end, call_sample, len(samples)))
-            self._speech_starts.append(self._audio.end)
-            self._call_starts.append(call_sample)
         self._audio.append(samples)
 
     def slice(self, t0: float, t1: float) -> np.ndarray:
@@ -104,18 +105,19 @@ class SpeechTimeline:
     def forget(self, before: float) -> None:
         """Drop the audio before speech time ``before``, and the map of it."""
         self._audio.drop_before(int(round(before * SAMPLE_RATE)))
-        drop = bisect_right(self._speech_starts, self._audio.first) - 1
+        drop = bisect_right(self._pieces, self._audio.first, key=_SPEECH) - 1
         if drop > 0:
-            del self._pieces[:drop], self._speech_starts[:drop], self._call_starts[:drop]
+            del self._pieces[:drop]
 
-    def _piece_at(self, sample: int, starts: list[int]) -> _Piece | None:
+    def _piece_at(self, sample: int, start: Callable[[_Piece], int]) -> _Piece | None:
+        """The piece holding ``sample``, counted in speech time or call time (``start``)."""
         if not self._pieces:
             return None
-        return self._pieces[max(bisect_right(starts, sample) - 1, 0)]
+        return self._pieces[max(bisect_right(self._pieces, sample, key=start) - 1, 0)]
 
     def to_call(self, t: float) -> float:
         """Call time of speech time ``t`` (a time past a piece's end stays in that piece)."""
-        piece = self._piece_at(int(round(t * SAMPLE_RATE)), self._speech_starts)
+        piece = self._piece_at(int(round(t * SAMPLE_RATE)), _SPEECH)
         if piece is None:
             return t
         return (piece.call + int(round(t * SAMPLE_RATE)) - piece.speech) / SAMPLE_RATE
@@ -124,7 +126,7 @@ class SpeechTimeline:
         """Speech time of call time ``t``; a moment of left-out silence maps to the end of
         the speech before it."""
         sample = int(round(t * SAMPLE_RATE))
-        piece = self._piece_at(sample, self._call_starts)
+        piece = self._piece_at(sample, _CALL)
         if piece is None:
             return 0.0
         offset = min(max(sample - piece.call, 0), piece.length)
