@@ -21,7 +21,7 @@ from pathlib import Path
 
 from assist.events import Event, SpeechEnd, SpeechStart, Tick, Word
 from assist.rules import Engine, RulePack, default_rules_dir, load_pack
-from assist.rules.matching import normalize
+from assist.text import canonical_tokens
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 GOAL_MS = 0.5
@@ -49,7 +49,7 @@ def scripted_call(minutes: float) -> list[Event]:
 
 def generated_pack(n: int, directory: Path) -> RulePack:
     """The playbook plus ``n`` rules: phrase rules from the seeds' vocabulary, condition rules."""
-    vocab = sorted({t for f in SEEDS.glob("*.txt") for t in normalize(f.read_text()) if len(t) > 3})
+    vocab = sorted({t for f in SEEDS.glob("*.txt") for t in canonical_tokens(f.read_text()) if len(t) > 3})
     rng = random.Random(3)
     lines: list[str] = []
     for k in range(n):
@@ -76,7 +76,7 @@ class NaiveEngine:
 
     def feed(self, event: Event) -> list[str]:
         if isinstance(event, Word):
-            self.text[event.speaker] += " " + " ".join(normalize(event.text))
+            self.text[event.speaker] += " " + " ".join(canonical_tokens(event.text))
         out = []
         for rule, pattern in self.rules:
             for m in pattern.finditer(self.text.get(rule.speaker, "")):

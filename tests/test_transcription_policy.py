@@ -95,6 +95,20 @@ def test_new_words_drops_committed_by_time_and_echo():
     assert [w.text for w in new_words(hyp, committed)] == [" yes"]
 
 
+def test_new_words_knows_a_word_committed_in_another_spelling():
+    # On the phone call one pass committed "gonna", the next heard "going to see": only
+    # "see" is new. Likewise "alright" and then "all right, is".
+    committed = [W("you're", 161.1, 161.5), W("gonna", 161.6, 161.7)]
+    hyp = [W("going", 161.6, 161.7), W("to", 161.7, 161.8), W("see", 161.8, 161.9)]
+    assert [w.text for w in new_words(hyp, committed)] == [" see"]
+    committed = [W("So,", 226.3, 226.4), W("alright.", 226.5, 226.6)]
+    hyp = [W("right,", 226.7, 226.9), W("is", 227.1, 227.2)]
+    assert [w.text for w in new_words(hyp, committed)] == [" is"]
+    # A word that only begins the committed one's expansion is new: "going" after "want to".
+    committed = [W("wanna", 5.0, 5.3)]
+    assert [w.text for w in new_words([W("go", 5.4, 5.6)], committed)] == [" go"]
+
+
 def test_cut_loop_keeps_one_copy():
     assert cut_loop([1, 2, 3, 3, 3, 3]) == [1, 2, 3]
     assert cut_loop([7, 8, 7, 8, 7, 8, 9]) == [7, 8]

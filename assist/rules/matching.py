@@ -24,45 +24,14 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
-# Expanded the same way in phrases and in the transcript, so either spelling matches.
-_EXPANSIONS: dict[str, str] = {
-    "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of",
-    "lemme": "let me", "gimme": "give me", "cannot": "can not", "cant": "can not",
-    "wont": "will not", "dont": "do not", "doesnt": "does not", "didnt": "did not",
-    "isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not",
-    "havent": "have not", "hasnt": "has not", "hadnt": "had not", "couldnt": "could not",
-    "wouldnt": "would not", "shouldnt": "should not", "im": "i am", "ive": "i have",
-    "youre": "you are", "youve": "you have",
-    "youll": "you will", "youd": "you would", "weve": "we have",
-    "theyre": "they are", "theyve": "they have", "its": "it is", "thats": "that is",
-    "theres": "there is", "whats": "what is", "lets": "let us", "okay": "ok",
-}
+from assist.text import canonical_tokens
+
 # A match up to NEGATION_REACH words after one of these is not meant ("not upset", "no
 # problem", "not going to cancel my account").
 NEGATIONS = frozenset({"not", "no", "never", "hardly", "without"})
 NEGATION_REACH = 3
-_TOKEN = re.compile(r"[a-z0-9]+")
 _VALID_PHRASE = re.compile(r"^[A-Za-z0-9' -]+\*?( [A-Za-z0-9'-]+\*?)*$")
 _MAX_BUDGET = 2
-
-
-_CONTRACTIONS = [(re.compile(p), r) for p, r in (
-    (r"\bcan't\b", "can not"), (r"\bwon't\b", "will not"), (r"n't\b", " not"),
-    (r"'ll\b", " will"), (r"'re\b", " are"), (r"'ve\b", " have"), (r"\bi'm\b", "i am"),
-    (r"'d\b", " would"),
-)]
-
-
-def normalize(text: str) -> list[str]:
-    """Lower-case word tokens with punctuation dropped and contractions expanded."""
-    text = text.lower().replace("\u2019", "'")
-    if "'" in text:
-        for pattern, replacement in _CONTRACTIONS:
-            text = pattern.sub(replacement, text)
-    tokens: list[str] = []
-    for raw in _TOKEN.findall(text.replace("'", "")):
-        tokens.extend(_EXPANSIONS.get(raw, raw).split())
-    return tokens
 
 
 def edit_budget(length: int) -> int:
@@ -114,7 +83,7 @@ def parse_phrase(text: str) -> Phrase:
     wildcard = False
     for word in words:
         star = word.endswith("*")
-        toks = normalize(word.rstrip("*"))
+        toks = canonical_tokens(word.rstrip("*"))
         if not toks:
             raise ValueError(f"invalid phrase {text!r}: {word!r} has no letters")
         if star:
@@ -177,7 +146,7 @@ class TokenStream:
         index = self.words_pushed
         self.words_pushed += 1
         self.words[index] = (text.strip(), start, end)
-        new = normalize(text)
+        new = canonical_tokens(text)
         for tok in new:
             self.tokens.append(_Token(tok, index))
             self.count += 1

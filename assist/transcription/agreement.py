@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from assist.text import canonical_tokens
 from assist.transcription.base import DecodedWord
 
 _NON_WORD = re.compile(r"[^\w']+")
@@ -35,19 +36,27 @@ def new_words(
 
     Words that end before the last committed word ends (less ``tolerance``) are old. The
     window may still overlap the committed tail slightly (a word cut at the window start),
-    or Whisper may echo it: when the first new words repeat the last 1..``max_ngram``
-    committed words (3 or more at any distance, fewer within 1 s), drop them.
+    or Whisper may echo it: when the first new words repeat the end of the last
+    ``max_ngram`` committed words (3 or more tokens at any distance, fewer within 1 s), drop
+    them.
     """
     if not committed:
         return list(hypothesis)
     last_end = committed[-1].end
     fresh = [w for w in hypothesis if w.end > last_end + tolerance or w.start > last_end - tolerance]
     # The time test lets through a word that straddles the last end; drop echoes of the tail.
-    tail = [normalize(w.text) for w in committed[-max_ngram:]]
-    head = [normalize(w.text) for w in fresh[:max_ngram]]
-    for n in range(min(len(tail), len(head)), 0, -1):
-        if tail[-n:] == head[:n] and (n >= 3 or fresh[n - 1].start < last_end + 1.0):
-            return fresh[n:]
+    # Compared by canonical tokens: a pass that hears "going to" after the one that committed
+    # "gonna" would otherwise add "to" again ("you're gonna to see"; "alright. right").
+    tail = [t for w in committed[-max_ngram:] for t in canonical_tokens(w.text)]
+    head: list[str] = []
+    ends: list[int] = []  # len(head) after each fresh word
+    for w in fresh[:max_ngram]:
+        head += canonical_tokens(w.text)
+        ends.append(len(head))
+    for k in range(len(ends), 0, -1):
+        n = ends[k - 1]
+        if 0 < n <= len(tail) and tail[-n:] == head[:n] and (n >= 3 or fresh[k - 1].start < last_end + 1.0):
+            return fresh[k:]
     return fresh
 
 
