@@ -11,9 +11,10 @@ final passes first, then the channel that has waited longest. Clocks:
   the newest audio, so latency stays bounded; if passes cannot keep up, partial passes are
   spaced out (a ``behind`` notice) until they can (``caught_up``).
 - ``simulated``: the source is read unpaced, but a virtual clock releases audio as real time
-  would, and each pass (and the VAD work) advances it by its measured wall time. Every
-  event's ``at`` is what it would have been in real time on this machine, while the run
-  takes only the compute time. Eval and the benchmarks use this.
+  would, and each pass (and the VAD work) advances it by what it cost (``sim_time``: CPU
+  or wall time measured, or a fixed cost model, :mod:`assist.transcription.cost`). Every
+  event's ``at`` is what it would have been in real time on this machine (on the model:
+  on any), while the run takes only the compute time. Eval and the benchmarks use this.
 - ``fast``: no pacing and no partial passes: one final pass per turn (long turns in
   ``max_window`` pieces). ``at`` is the audio read so far; latencies mean nothing.
 
@@ -52,6 +53,7 @@ from assist.events import (
 )
 from assist.transcription.base import Decoder
 from assist.transcription.channel import ChannelTranscriber, PassResult
+from assist.transcription.cost import FixedCost, parse_sim_time
 from assist.vad import StreamingVAD
 
 Clock = Literal["realtime", "simulated", "fast"]
@@ -104,7 +106,7 @@ class Pipeline:
         vad_options: dict[str, Any] | None = None,
         channel_options: dict[str, Any] | None = None,
         behind_after: float = 0.9,
-        sim_time: Literal["wall", "cpu"] | Callable[[], float] = "cpu",
+        sim_time: str | Callable[[], float] = "cpu",
         cpu_budget: float | None = 0.5,
         budget_burst: float = 6.0,
     ) -> None:
@@ -116,6 +118,21 @@ class Pipeline:
 
                 model = load_model()
             decoder = _make_decoder(model)
+        # simulated: what a step costs. "cpu" (process CPU time, the default) ignores other
+        # programs competing for the cores and equals the idle wall time when the model
+        # runs on one thread (the default), so runs are reproducible on a shared machine;
+        # "wall" charges elapsed time; a clock function charges what it says.
+        # "model[:SCALE]" charges each pass a fixed cost model (assist.transcription.cost)
+        # instead, the same on every machine.
+        if callable(sim_time):
+            self._cost = sim_time
+        else:
+            kind, scale = parse_sim_time(sim_time)
+            if kind == "model":
+                decoder = FixedCost(decoder, scale)
+                self._cost = decoder.clock
+            else:
+                self._cost = time.perf_counter if kind == "wall" else time.process_time
         self.source = source
         self.clock = clock
         self.decoder = decoder
@@ -130,17 +147,6 @@ class Pipeline:
         self._credit = budget_burst  # seconds of compute the bucket holds
         self._credited_at = 0.0  # call time the bucket was last filled to
         self._now = 0.0  # call time, for the budget
-        # simulated: what a step costs. "cpu" (process CPU time, the default) ignores other
-        # programs competing for the cores and equals the idle wall time when the model
-        # runs on one thread (the default), so runs are reproducible on a shared machine;
-        # "wall" charges elapsed time; a clock function charges what it says (benchmarks
-        # compare variants on one fixed cost model, free of timing noise).
-        if callable(sim_time):
-            self._cost = sim_time
-        elif sim_time in ("wall", "cpu"):
-            self._cost = time.perf_counter if sim_time == "wall" else time.process_time
-        else:
-            raise ValueError("sim_time must be 'wall', 'cpu' or a clock function")
         self.stats = PipelineStats()
         self._stop = threading.Event()
         self._ingested = 0  # samples per channel run through VAD and buffers

@@ -32,7 +32,8 @@ LocalAgreement-2, no governor.
 ``--sim-time cpu`` (default) charges each pass its process CPU time, which on a machine
 shared with other work is what the pass would take alone (the model runs on one thread);
 ``wall`` charges elapsed time; ``model:SCALE`` charges a fixed cost per pass (window length
-and tokens, SCALE × about this machine's cost) so that runs repeat exactly: compare two
+and tokens, SCALE × the Intel machines' cost; ``assist.transcription.cost``) so that runs
+repeat exactly: compare two
 policy variants (``--option``) at two or three scales, not by one noisy run each. The
 ``cli`` row always charges CPU time.
 """
@@ -59,6 +60,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import TimedWord, latencies, match_words, normalize_words, percentile, wer  # noqa: E402
+from assist.transcription.cost import SIM_TIMES, parse_sim_time  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
 REFERENCES = {
@@ -148,25 +150,6 @@ def synthetic_call(workdir: Path) -> tuple[Path, dict[str, str]]:
 
 
 # -- measuring -------------------------------------------------------------------------------
-class FixedCost:
-    """Wraps a decoder; :meth:`clock` charges each pass a cost model, not its measured time.
-
-    The model (≈ this machine: 10 ms + 8 ms per second of window + 2 ms per token) puts the
-    p50 where CPU time does; what matters is that it is the same in every run.
-    """
-
-    def __init__(self, decoder, scale: float = 1.0) -> None:
-        self.decoder, self.scale, self.spent = decoder, scale, 0.0
-
-    def decode(self, audio, max_tokens: int | None = None):
-        result = self.decoder.decode(audio, max_tokens)
-        self.spent += self.scale * (0.010 + 0.008 * len(audio) / 16000 + 0.002 * (result.tokens + 3))
-        return result
-
-    def clock(self) -> float:
-        return self.spent
-
-
 def reset_peak_rss() -> None:
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -321,9 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="channel option for the stream method (repeatable), e.g. interval=0.3")
     args = ap.parse_args(argv)
-    kind, _, scale = args.sim_time.partition(":")
-    if kind not in ("cpu", "wall", "model") or (scale and (kind != "model" or not scale.replace(".", "", 1).isdigit())):
-        ap.error(f"--sim-time {args.sim_time}: expected cpu, wall or model[:SCALE]")
+    try:
+        parse_sim_time(args.sim_time)
+    except ValueError:
+        ap.error(f"--sim-time {args.sim_time}: expected {SIM_TIMES}")
 
     from assist.model import DEFAULT_CPU_THREADS, load_model
     from assist.transcription.decoder import TranscribeDecoder, WindowDecoder
@@ -363,11 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                     run = run_cli(path)
                 else:
                     make, opts, pipe_opts = methods[method]
-                    decoder, sim_time = make(), args.sim_time
-                    if sim_time.startswith("model"):
-                        decoder = FixedCost(decoder, float(sim_time.partition(":")[2] or 1.0))
-                        sim_time = decoder.clock
-                    run = run_pipeline(path, decoder, "simulated", sim_time, opts, **pipe_opts)
+                    run = run_pipeline(path, make(), "simulated", args.sim_time, opts, **pipe_opts)
                 lat, part = [], []
                 for s in speakers:
                     lat += latencies(ref_words[s], run.words.get(s, []))

@@ -251,3 +251,23 @@ def test_a_clock_function_charges_what_it_says_and_runs_repeat(jfk):
     assert streams[0] == streams[1]
     with pytest.raises(ValueError, match="sim_time"):
         Pipeline(ArraySource(jfk), decoder=Charged(jfk[:, 0], []), clock="simulated", sim_time="gpu")
+
+
+def test_the_fixed_cost_model_gives_one_schedule_whatever_the_decoder_spends(jfk):
+    """``sim_time="model[:SCALE]"`` charges each pass by window and tokens, not by what it
+    took: a decoder 20 ms slower per pass gives the very same events; SCALE 3 commits later."""
+    script = script_from(JFK_TURNS)
+
+    def stream(cost: float, sim_time: str):
+        events = run(ArraySource(jfk), LocatingDecoder(jfk[:, 0], script, cost=cost), clock="simulated",
+                     sim_time=sim_time)
+        return [(type(e).__name__, round(e.at, 6)) for e in events]
+
+    fast, slow = stream(0.0, "model"), stream(0.02, "model:1")
+    assert fast == slow
+    lags = {}
+    for scale in ("model", "model:3"):
+        words = [e for e in run(ArraySource(jfk), LocatingDecoder(jfk[:, 0], script), clock="simulated",
+                                sim_time=scale) if isinstance(e, Word)]
+        lags[scale] = np.mean([w.at - w.end for w in words])
+    assert lags["model:3"] > lags["model"] + 0.05

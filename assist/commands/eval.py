@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from assist.errors import AssistError
+from assist.transcription.cost import SIM_TIMES, parse_sim_time
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "audio_fixtures"
 
@@ -18,6 +19,14 @@ def _fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text}: must be between 0 and 1")
     return value
+
+
+def _sim_time(text: str) -> str:
+    try:
+        parse_sim_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected {SIM_TIMES}") from None
+    return text
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -46,6 +55,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rescore", type=Path, default=None, metavar="DIR",
                         help="skip the pipeline: feed the events saved by --events DIR to the "
                         "current rules (a rule change re-scored in a second)")
+    parser.add_argument("--sim-time", type=_sim_time, default="cpu", metavar="HOW",
+                        help="what each decoding pass costs on the simulated clock: cpu (this "
+                        "machine's CPU time, the default), wall, or model[:SCALE] (a fixed cost "
+                        "model: the same schedule, so the same prompts, on any machine)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(func=run)
 
@@ -71,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 with bar.fixture(fixture) as advance:
                     result = run_fixture(fixture, model, pack, progress=advance,
-                                         keep_events=args.events is not None)
+                                         keep_events=args.events is not None,
+                                         sim_time=args.sim_time)
             if args.events is not None and args.rescore is None:
                 write_events(args.events / f"{fixture.name}.jsonl", result.events)
             scores.append(score(fixture, result.prompts))

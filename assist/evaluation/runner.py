@@ -2,7 +2,8 @@
 
 The pipeline's ``simulated`` clock reads the file as fast as the machine goes while stamping
 every event with the ``at`` it would have had in real time, so prompt latencies are those a
-rep would see live on this machine.
+rep would see live on this machine (or, on the fixed cost model, on the machines the stream
+was tuned on).
 """
 
 from __future__ import annotations
@@ -42,12 +43,17 @@ def run_fixture(
     *,
     progress: Progress | None = None,
     keep_events: bool = False,
+    sim_time: str = "cpu",
 ) -> FixtureRun:
-    """Replay ``fixture`` in simulated real time; a fresh rule engine for each call."""
+    """Replay ``fixture`` in simulated real time; a fresh rule engine for each call.
+
+    ``sim_time`` is what each pass is charged (:mod:`assist.transcription.cost`): this
+    machine's CPU time by default, or ``"model[:SCALE]"`` for a schedule that is the same
+    on every machine."""
     started = time.perf_counter()
     source = FileSource(fixture.audio)
     total = source.declared
-    pipeline = Pipeline(source, model, clock="simulated")
+    pipeline = Pipeline(source, model, clock="simulated", sim_time=sim_time)
     engine = Engine(pack)
     prompts: list[Prompt] = []
     kept: list[Event] = []
