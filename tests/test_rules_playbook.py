@@ -328,6 +328,17 @@ def test_apologise_when_heated():
     assert "apologise" in fired(prompts)
 
 
+@pytest.mark.parametrize("heard", [
+    "your truck broke our gate last month I left three messages and no one ever called me back I'm still upset",
+    # 06_gone_cold as the stream has also heard it: a verb tense lost, "broke" misheard
+    "your truck broke our gate last month I left three messages and no one ever call me back I'm still upset",
+    "your truck brought our gate last month I left three messages and no one ever called me back I'm still upset",
+])
+def test_apologise_on_a_grievance_however_it_is_heard(heard):
+    s = Script().say("rep", "is there something we should talk about?").say("customer", heard).silence(3)
+    assert "apologise" in fired(run(s)[0])
+
+
 def test_apologise_near_miss_rep_apologised():
     s = Script().say("rep", "I'm so sorry about the delay")
     s.say("customer", "this is unacceptable I am furious with your service").silence(3)

@@ -101,3 +101,31 @@ def test_a_short_word_whose_vad_end_comes_late_is_not_talking_over():
     ])
     assert "rep_talks_over" not in names and state.interruptions["rep"] == 0
     assert state.overlaps["rep"] == 1 and state.floor == "customer"
+
+
+def test_talking_over_counts_when_the_words_come_after_the_stretch_ended():
+    # 04_interrupt on a slow machine: the rep talks 17.0–20.3 over the customer's story, but
+    # the customer's words for that stretch are in only after the rep's VAD stretch closed.
+    state = ConversationState()
+    names = feed(state, [
+        Word(at=16.5, speaker="customer", text=" out", start=15.2, end=15.5),
+        SpeechStart(at=16.9, speaker="customer", start=16.8),
+        SpeechStart(at=17.3, speaker="rep", start=17.0),
+        Word(at=18.4, speaker="rep", text=" I", start=17.2, end=17.5),
+        Word(at=19.5, speaker="rep", text=" know.", start=17.5, end=20.3),
+        Word(at=19.6, speaker="customer", text=" then", start=16.8, end=17.3),
+        SpeechEnd(at=20.8, speaker="rep", start=17.0, end=20.3),
+        Tick(at=21.0),
+    ])
+    assert "rep_talks_over" not in names  # the customer's words heard so far end at 17.3
+    names = feed(state, [Word(at=21.5, speaker="customer", text=" jamming", start=17.3, end=18.9), Tick(at=21.75)])
+    assert names == ["rep_talks_over"] and state.interruptions["rep"] == 1
+    # The same stretches seen again later count once.
+    assert feed(state, [Word(at=22.0, speaker="customer", text=" often.", start=18.9, end=19.5), Tick(at=22.25)]) == []
+    # Words that come in long after the stretch ended are not an overlap any more.
+    late = ConversationState()
+    feed(late, [SpeechStart(at=0.2, speaker="customer", start=0.0), SpeechStart(at=1.2, speaker="rep", start=1.0),
+                Word(at=0.6, speaker="customer", text=" so", start=0.0, end=0.5),
+                Word(at=3.5, speaker="rep", text=" right", start=1.0, end=3.0),
+                SpeechEnd(at=3.5, speaker="rep", start=1.0, end=3.0), Tick(at=8.0)])
+    assert feed(late, [Word(at=8.1, speaker="customer", text=" and", start=0.5, end=3.0), Tick(at=8.25)]) == []

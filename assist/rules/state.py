@@ -20,6 +20,9 @@ from .matching import PhraseIndex, TokenStream
 
 SIDES = ("rep", "customer")
 INF = math.inf
+# How long after a VAD stretch ends its late words may still show an overlap: words commit
+# up to ~3 s after they are said when the machine is slow or both sides talk at once.
+WORD_LAG = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,21 @@ class _Side:
         if not self.vad and self.cur is not None and now - self.cur[1] < settings.word_activity:
             return self.cur
         return None
+
+    def heard_stretch(self, now: float, settings: StateSettings) -> tuple[float, float] | None:
+        """The latest stretch of talk as far as its words are in: the one in progress, or a
+        VAD stretch that ended less than ``WORD_LAG`` ago, up to its latest word heard.
+
+        Words commit a second or more after they are said, and VAD often ends a stretch
+        before its last words are in: an overlap measured only while both stretches are
+        open is missed whenever the words come late (on a slower machine, say)."""
+        seg = self.segment(now, settings)
+        if seg is not None or not self.vad or not self.closed:
+            return seg
+        start, end = self.closed[-1]
+        if now - end >= WORD_LAG:
+            return None
+        return (start, min(end, max(start, self.voiced_until))) if self.transcribed else (start, end)
 
     def word(self, start: float, end: float) -> None:
         if self.cur is not None and start <= self.cur[1] + 0.3:
@@ -309,12 +327,15 @@ class ConversationState:
         # Release the floor after a long silence: the next stretch starts a new turn.
         if self.floor is not None and now - self.sides[self.floor].last_voiced(now) >= s.turn_gap:
             self._last_floor, self.floor = self.floor, None
-        rep, customer = segments["rep"], segments["customer"]
+        heard = {name: side.heard_stretch(now, s) for name, side in self.sides.items()}
+        rep, customer = heard["rep"], heard["customer"]
         if rep is None or customer is None:
             return
         later, earlier = ("rep", "customer") if rep[0] > customer[0] else ("customer", "rep")
-        start = segments[later][0]  # type: ignore[index]
+        start = heard[later][0]  # type: ignore[index]
         both_until = min(rep[1], customer[1])
+        if both_until <= start:
+            return  # one ended before the other began, or their words are not in yet
         if self._overlap_seen.get(later) != start:
             self._overlap_seen[later] = start
             self.overlaps[later] += 1
