@@ -33,9 +33,8 @@ LocalAgreement-2, no governor.
 shared with other work is what the pass would take alone (the model runs on one thread);
 ``wall`` charges elapsed time; ``model:SCALE`` charges a fixed cost per pass (window length
 and tokens, SCALE × the Intel machines' cost; ``assist.transcription.cost``) so that runs
-repeat exactly: compare two
-policy variants (``--option``) at two or three scales, not by one noisy run each. The
-``cli`` row always charges CPU time.
+repeat exactly: compare two policy variants (``--option``) at two or three scales, not by
+one noisy run each. The ``cli`` row always charges CPU time.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import TimedWord, latencies, match_words, normalize_words, percentile, wer  # noqa: E402
-from assist.transcription.cost import SIM_TIMES, parse_sim_time  # noqa: E402
+from assist.transcription.cost import sim_time_arg  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
 REFERENCES = {
@@ -297,17 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--files", default="call,jfk,stereo,synthetic")
     ap.add_argument("--methods", default="stream,cli,stream-uncapped,naive")
-    ap.add_argument("--sim-time", default="cpu", help="cpu (default), wall, or model[:SCALE]")
+    ap.add_argument("--sim-time", type=sim_time_arg, default="cpu", help="cpu (default), wall, or model[:SCALE]")
     ap.add_argument("--threads", type=int, default=None, help="CTranslate2 threads (default: assist's)")
     ap.add_argument("--no-fast", action="store_true", help="skip the fast-clock speed run")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="channel option for the stream method (repeatable), e.g. interval=0.3")
     args = ap.parse_args(argv)
-    try:
-        parse_sim_time(args.sim_time)
-    except ValueError:
-        ap.error(f"--sim-time {args.sim_time}: expected {SIM_TIMES}")
 
     from assist.model import DEFAULT_CPU_THREADS, load_model
     from assist.transcription.decoder import TranscribeDecoder, WindowDecoder

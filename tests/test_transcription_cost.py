@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
 
 from assist.transcription.base import DecodeResult
-from assist.transcription.cost import FixedCost, parse_sim_time
+from assist.transcription.cost import FixedCost, parse_sim_time, sim_time_arg
 
 
 def test_sim_time_specs():
@@ -15,6 +17,9 @@ def test_sim_time_specs():
     for bad in ("gpu", "model:", "model:-1", "model:x", "cpu:2", ""):
         with pytest.raises(ValueError, match="expected cpu, wall or model"):
             parse_sim_time(bad)
+    assert sim_time_arg("model:2") == "model:2"
+    with pytest.raises(argparse.ArgumentTypeError, match="gpu: expected cpu, wall or model"):
+        sim_time_arg("gpu")
 
 
 class Tokens:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from assist.errors import AssistError
-from assist.transcription.cost import SIM_TIMES, parse_sim_time
+from assist.transcription.cost import sim_time_arg
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "audio_fixtures"
 
@@ -19,14 +19,6 @@ def _fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text}: must be between 0 and 1")
     return value
-
-
-def _sim_time(text: str) -> str:
-    try:
-        parse_sim_time(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text}: expected {SIM_TIMES}") from None
-    return text
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -55,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rescore", type=Path, default=None, metavar="DIR",
                         help="skip the pipeline: feed the events saved by --events DIR to the "
                         "current rules (a rule change re-scored in a second)")
-    parser.add_argument("--sim-time", type=_sim_time, default="cpu", metavar="HOW",
+    parser.add_argument("--sim-time", type=sim_time_arg, default="cpu", metavar="HOW",
                         help="what each decoding pass costs on the simulated clock: cpu (this "
                         "machine's CPU time, the default), wall, or model[:SCALE] (a fixed cost "
                         "model: the same schedule, so the same prompts, on any machine)")

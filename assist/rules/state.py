@@ -155,16 +155,16 @@ class _Side:
             return self.cur
         return None
 
-    def heard_stretch(self, now: float, settings: StateSettings) -> tuple[float, float] | None:
-        """The latest stretch of talk as far as its words are in: the one in progress, or a
-        VAD stretch that ended less than ``WORD_LAG`` ago, up to its latest word heard.
+    def heard_stretch(self, segment: tuple[float, float] | None, now: float) -> tuple[float, float] | None:
+        """The latest stretch of talk as far as its words are in: ``segment`` (the one in
+        progress, :meth:`segment`), or a VAD stretch that ended less than ``WORD_LAG`` ago,
+        up to its latest word heard.
 
         Words commit a second or more after they are said, and VAD often ends a stretch
         before its last words are in: an overlap measured only while both stretches are
         open is missed whenever the words come late (on a slower machine, say)."""
-        seg = self.segment(now, settings)
-        if seg is not None or not self.vad or not self.closed:
-            return seg
+        if segment is not None or not self.vad or not self.closed:
+            return segment
         start, end = self.closed[-1]
         if now - end >= WORD_LAG:
             return None
@@ -327,7 +327,7 @@ class ConversationState:
         # Release the floor after a long silence: the next stretch starts a new turn.
         if self.floor is not None and now - self.sides[self.floor].last_voiced(now) >= s.turn_gap:
             self._last_floor, self.floor = self.floor, None
-        heard = {name: side.heard_stretch(now, s) for name, side in self.sides.items()}
+        heard = {name: side.heard_stretch(segments[name], now) for name, side in self.sides.items()}
         rep, customer = heard["rep"], heard["customer"]
         if rep is None or customer is None:
             return

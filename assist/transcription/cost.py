@@ -9,6 +9,8 @@ eval test in CI, and benchmarks comparing two variants).
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 from .base import DecodeResult, Decoder
@@ -31,6 +33,15 @@ def parse_sim_time(spec: str) -> tuple[str, float]:
     raise ValueError(f"sim_time {spec!r}: expected {SIM_TIMES}")
 
 
+def sim_time_arg(text: str) -> str:
+    """argparse ``type=`` for a ``--sim-time`` option: the spec itself, checked."""
+    try:
+        parse_sim_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected {SIM_TIMES}") from None
+    return text
+
+
 class FixedCost:
     """Wraps a decoder; :meth:`clock` reads what its passes cost on a fixed model.
 
@@ -50,4 +61,4 @@ class FixedCost:
         return self.spent
 
 
-__all__ = ["FixedCost", "SIM_TIMES", "parse_sim_time"]
+__all__ = ["FixedCost", "SIM_TIMES", "parse_sim_time", "sim_time_arg"]
