@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="channel option for the stream method (repeatable), e.g. interval=0.3")
     args = ap.parse_args(argv)
 
-    from assist.model import DEFAULT_CPU_THREADS, load_model
+    from assist.model import DEFAULT_CPU_THREADS, cpu_threads_for, load_model
     from assist.transcription.decoder import TranscribeDecoder, WindowDecoder
 
     threads = args.threads or DEFAULT_CPU_THREADS
@@ -362,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
                 })
                 print(f"... {name} {method}: {rows[-1]['wer']:.3f} WER, p50 {rows[-1]['lat50']:.2f} s", file=sys.stderr)
             if not args.no_fast:
-                fast = run_pipeline(path, WindowDecoder(model), "fast", "wall", {})
+                fast_model = model if args.threads else load_model(cpu_threads=cpu_threads_for("fast"))
+                fast = run_pipeline(path, WindowDecoder(fast_model), "fast", "wall", {})
                 stream_text = " ".join(" ".join(w.text for w in fast.words.get(s, [])) for s in speakers)
                 rows.append({
                     "file": label, "method": "fast clock",
@@ -377,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
 
     header = ("| file | method | WER | offline WER | commit p50 | commit p95 | partial p50 | partial p95 "
               "| CPU (1 core) | peak MB | pass ms | passes | × real time |")
-    print(f"\nsimulated clock, sim-time={args.sim_time}, CTranslate2 threads={threads}, "
+    print(f"\nsimulated clock, sim-time={args.sim_time}, CTranslate2 threads={threads} "
+          f"(fast clock: {args.threads or cpu_threads_for('fast')}, a thread per speaker), "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
           f"{cpu_name()}; this machine decodes a 6 s window in {speed:.0f} ms\n")
     print(header)

@@ -132,26 +132,101 @@ def test_fast_clock_runs_final_passes_only(jfk):
     assert not [e for e in events if isinstance(e, Partial) and e.words]
 
 
-def test_stereo_words_go_to_their_speaker():
-    _, audio = read_file(STEREO)
-    script = {"rep": script_from([((0.2, 4.9), "he began a confused complaint")]),
-              "customer": script_from([((0.4, 2.6), "the horizon seems extremely distant")])}
+STEREO_SCRIPT = {"rep": script_from([((0.2, 4.9), "he began a confused complaint")]),
+                 "customer": script_from([((0.4, 2.6), "the horizon seems extremely distant")])}
 
-    class PerChannel:
-        def __init__(self):
-            self.decs = [LocatingDecoder(audio[:, i], script[s]) for i, s in enumerate(("rep", "customer"))]
 
-        def decode(self, window, max_tokens=None):
-            for d in self.decs:
-                r = d.decode(window)
-                if r.words:
-                    return r
-            return DecodeResult()
+class PerChannel:
+    """Hears each channel of a stereo signal as its own script."""
 
-    events = run(ArraySource(audio), PerChannel(), clock="simulated")
-    by = {s: " ".join(e.text.strip() for e in events if isinstance(e, Word) and e.speaker == s)
-          for s in ("rep", "customer")}
-    assert by == {"rep": "he began a confused complaint", "customer": "the horizon seems extremely distant"}
+    def __init__(self, audio):
+        self.decs = [LocatingDecoder(audio[:, i], STEREO_SCRIPT[s]) for i, s in enumerate(("rep", "customer"))]
+
+    def decode(self, window, max_tokens=None):
+        for d in self.decs:
+            r = d.decode(window)
+            if r.words:
+                return r
+        return DecodeResult()
+
+
+def by_speaker(events):
+    return {s: " ".join(e.text.strip() for e in events if isinstance(e, Word) and e.speaker == s)
+            for s in ("rep", "customer")}
+
+
+@pytest.fixture(scope="module")
+def stereo():
+    return read_file(STEREO)[1]
+
+
+def test_stereo_words_go_to_their_speaker(stereo):
+    events = run(ArraySource(stereo), PerChannel(stereo), clock="simulated")
+    assert by_speaker(events) == {"rep": "he began a confused complaint",
+                                  "customer": "the horizon seems extremely distant"}
+
+
+class Overlapping(PerChannel):
+    """Slow decodes that count how many run at once; ``jitter`` varies how threads interleave."""
+
+    def __init__(self, audio, jitter=0.0, fail_on=None):
+        super().__init__(audio)
+        self.lock, self.running, self.most = threading.Lock(), 0, 0
+        self.rng, self.jitter, self.fail_on = np.random.default_rng(), jitter, fail_on
+
+    def decode(self, window, max_tokens=None):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(0.2 + self.jitter * self.rng.random())
+            result = super().decode(window)
+            if self.fail_on and any(self.fail_on in w.text for w in result.words):
+                raise RuntimeError(f"cannot decode {self.fail_on!r}")
+            return result
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def lane_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("assist-")]
+
+
+def test_fast_clock_decodes_both_speakers_at_once_in_a_fixed_order(stereo):
+    runs = []
+    for _ in range(3):
+        dec = Overlapping(stereo, jitter=0.1)
+        runs.append(run(ArraySource(stereo, block=1234), dec, clock="fast"))
+        assert dec.most == 2  # one speaker's pass did not wait for the other's
+    events = runs[0]
+    assert by_speaker(events) == {"rep": "he began a confused complaint",
+                                  "customer": "the horizon seems extremely distant"}
+    assert [e.at for e in events] == sorted(e.at for e in events)
+    ticks = [e.at for e in events if isinstance(e, Tick)]
+    assert ticks == [0.25 * (i + 1) for i in range(len(ticks))] and ticks[-1] >= len(stereo) / SR - 0.25
+    assert isinstance(events[-1], CallEnd) and events[-1].reason == "end"
+    # However the threads were scheduled, the stream comes out the same.
+    assert runs[1] == events and runs[2] == events
+    assert not lane_threads()
+
+
+def test_fast_clock_lane_error_reaches_the_reader(stereo):
+    with pytest.raises(RuntimeError, match="cannot decode 'horizon'"):
+        run(ArraySource(stereo), Overlapping(stereo, fail_on="horizon"), clock="fast")
+    assert not lane_threads()
+
+
+def test_fast_clock_stops_when_told(stereo):
+    pipeline = Pipeline(ArraySource(stereo, block=800), decoder=Overlapping(stereo), clock="fast")
+    events = []
+    for event in pipeline.events():
+        events.append(event)
+        if isinstance(event, SpeechStart):
+            pipeline.stop()
+    assert isinstance(events[-1], CallEnd) and events[-1].reason == "stopped"
+    assert not [e for e in events if isinstance(e, Word)]  # stopped before any final pass
+    assert not lane_threads()
 
 
 def test_stop_from_another_thread_ends_with_call_end(jfk):

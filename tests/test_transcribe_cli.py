@@ -94,6 +94,19 @@ def test_fast_clock_and_plain_output(capsys):
     assert wer(JFK_TEXT, " ".join(line.split(": ", 1)[1] for line in out)) <= 0.2
 
 
+def test_fast_clock_hears_each_side_of_a_stereo_call_as_it_hears_that_side_alone(capsys, tmp_path):
+    # The fast clock decodes the two sides at once, on a thread each: the words must be the
+    # ones each side gives alone, with the same times, and in order of `at`.
+    _, audio = read_file(STEREO)
+    both = transcribe(capsys, STEREO, "--clock", "fast")
+    assert [e["at"] for e in both] == sorted(e["at"] for e in both)
+    for i, speaker in enumerate(("rep", "customer")):
+        alone = transcribe(capsys, write_audio(tmp_path / f"{speaker}.wav", audio[:, i], 16000), "--clock", "fast")
+        key = [(w["text"], w["start"], w["end"]) for w in words(alone)]
+        assert key and [(w["text"], w["start"], w["end"]) for w in words(both, speaker)] == key
+    assert wer(STEREO_TEXT["rep"], text(both, "rep")) <= 0.25, text(both, "rep")
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "assist", "transcribe", *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)

@@ -41,12 +41,12 @@ def open_pipeline(
     thread that reads them, so it stays single-threaded and pure.
     Loads the model and the rules now, so a bad model or rule pack fails before any UI opens.
     """
-    from assist.model import load_model
+    from assist.model import cpu_threads_for, load_model
     from assist.pipeline import Pipeline
     from assist.rules import Engine, default_rules_dir, load_pack
 
     engine = Engine(load_pack(rules or [default_rules_dir()]))
-    pipeline = Pipeline(source, load_model(model), clock=clock)
+    pipeline = Pipeline(source, load_model(model, cpu_threads=cpu_threads_for(clock)), clock=clock)
     inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
 
     def told_first(events: Iterable[Event]) -> Iterator[Event]:
