@@ -69,11 +69,31 @@ def _one_blas_thread() -> None:
     threadpool_limits(1, user_api="blas")
 
 
+def _one_malloc_arena() -> None:
+    """Have glibc's malloc serve every thread from one arena.
+
+    By default each thread that allocates gets an arena of its own, and a freed buffer stays
+    in its thread's arena. The fast clock's two concurrent decodes of 20 s windows then kept
+    two sets of encoder buffers: the phone call peaked at 432-460 MB, against 341-353 MB
+    with one arena, at the same speed.
+    Not glibc (macOS, musl): nothing to do.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, 1)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 @lru_cache(maxsize=4)
 def _load(spec: str, cpu_threads: int, compute_type: str) -> WhisperModel:
     from faster_whisper import WhisperModel
 
     _one_blas_thread()
+    _one_malloc_arena()
     try:
         return WhisperModel(
             spec,
