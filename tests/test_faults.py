@@ -171,9 +171,10 @@ def test_a_transcriber_slowed_on_purpose_skips_ahead_and_latency_stays_bounded(m
     assert slow and after and max(after) < max(slow), (slow, after)
     assert max(after) < 5.0, after
     # The audio after the spell is heard, both of its turns ("and so my fellow americans", "ask
-    # not"). Not word for word: tiny.en hears the clipped sentence as "so am i fell americans" on
-    # some CPUs, and this test is about what the pipeline drops, not what the model hears.
+    # not"). Not word for word: tiny.en hears the clipped sentence as "so am i fell americans"
+    # or "so my fellow america" on some CPUs, and this test is about what the pipeline drops,
+    # not what the model hears.
     clip = len(jfk) / SAMPLE_RATE + 1.0
     second = [w for w in words if w.start > clip - 0.5]
-    assert "americans" in "".join(w.text for w in second).lower(), second
+    assert "americ" in "".join(w.text for w in second).lower(), second
     assert any(w.start < clip + 2.5 for w in second) and any(w.end > clip + 3.3 for w in second), second
