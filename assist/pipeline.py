@@ -148,12 +148,15 @@ class Pipeline:
         self.channels = [ChannelTranscriber(s, decoder, **options) for s in self.speakers]
         self.vads = [StreamingVAD(**(vad_options or {})) for _ in self.speakers]
         self.behind_after = behind_after
+        # A source that starts partway (FileSource(start=...)) keeps the file's times.
+        offset = int(round(float(getattr(source, "time_offset", 0.0) or 0.0) * SAMPLE_RATE))
+        start = offset / SAMPLE_RATE
         # The CPU token bucket (see the module docstring). None: no limit.
         self.cpu_budget = cpu_budget
         self.budget_burst = budget_burst
         self._credit = 0.0  # seconds of compute the bucket holds: it fills as the call goes
-        self._credited_at = 0.0  # call time the bucket was last filled to
-        self._now = 0.0  # call time, for the budget
+        self._credited_at = start  # call time the bucket was last filled to
+        self._now = start  # call time, for the budget
         self.stats = PipelineStats()
         self._stop = threading.Event()
         self._stats_lock = threading.Lock()
@@ -166,17 +169,14 @@ class Pipeline:
         self._behind = False
         self._base_interval = self.channels[0].interval if self.channels else 0.25
         self._recent: list[tuple[float, float]] = []  # (at, pass seconds) for the load test
-        # A source that starts partway (FileSource(start=...)) keeps the file's times.
-        offset = int(round(float(getattr(source, "time_offset", 0.0) or 0.0) * SAMPLE_RATE))
         if offset:
             self._ingested = offset
             self._next_tick = (offset // (SAMPLE_RATE // 4) + 1) * TICK
-            self._now = self._credited_at = offset / SAMPLE_RATE  # the bucket starts empty here too
             for vad, channel in zip(self.vads, self.channels):
                 vad.samples = vad._last_end = offset
-                vad.voiced_until = offset / SAMPLE_RATE
+                vad.voiced_until = start
                 channel.start_at(offset)
-        self._vclock = offset / SAMPLE_RATE
+        self._vclock = start
 
     # -- control ----------------------------------------------------------------------------
     def stop(self) -> None:
