@@ -132,6 +132,28 @@ def test_fast_clock_runs_final_passes_only(jfk):
     assert not [e for e in events if isinstance(e, Partial) and e.words]
 
 
+class EveryHalfSecond:
+    """Hears a word every 0.5 s of whatever window it gets; records the windows' lengths."""
+
+    def __init__(self):
+        self.seconds: list[float] = []
+
+    def decode(self, audio, max_tokens=None):
+        seconds = len(audio) / SR
+        self.seconds.append(seconds)
+        starts = np.arange(0.0, seconds - 0.5, 0.5)
+        return DecodeResult(tuple(DecodedWord(" w", round(a, 3), round(a + 0.4, 3), 0.95) for a in starts))
+
+
+def test_fast_clock_batches_long_speech_within_the_encoders_30_s(jfk):
+    from assist.transcription.decoder import MAX_SECONDS
+
+    dec = EveryHalfSecond()
+    run(ArraySource(np.tile(jfk, (8, 1))), dec, clock="fast")  # 88 s, about 70 s of speech
+    assert max(dec.seconds) <= MAX_SECONDS  # the decoder refuses longer windows
+    assert max(dec.seconds) > 24  # a batch is most of what the encoder takes
+
+
 STEREO_SCRIPT = {"rep": script_from([((0.2, 4.9), "he began a confused complaint")]),
                  "customer": script_from([((0.4, 2.6), "the horizon seems extremely distant")])}
 

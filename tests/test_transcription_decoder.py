@@ -70,3 +70,40 @@ def test_a_window_heard_to_its_end_is_decoded_once(model):
     cut = DecodeResult((W("a", 0.0, 0.3), W("line", 0.3, 0.7)), tokens=4)
     decoder, seconds = scripted(model, (cut, False))  # the token budget ended it: no resume
     assert decoder.decode(np.zeros(4 * SR, np.float32)) == cut and len(seconds) == 1
+
+
+def test_decodes_on_two_threads_encode_one_at_a_time(model):
+    """The fast clock's lanes share one decoder: two encodes at once would hold two sets of
+    encoder buffers, the peak of the run's memory."""
+    import threading
+    import time
+
+    decoder = WindowDecoder(model)
+    real = decoder.ct2
+    active, most = [0], [0]
+    lock = threading.Lock()
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def encode(self, features):
+            with lock:
+                active[0] += 1
+                most[0] = max(most[0], active[0])
+            time.sleep(0.05)  # long enough for the other thread to arrive
+            try:
+                return real.encode(features)
+            finally:
+                with lock:
+                    active[0] -= 1
+
+    decoder.ct2 = Counting()
+    audio = (0.01 * np.random.default_rng(0).standard_normal(2 * SR)).astype(np.float32)
+    threads = [threading.Thread(target=decoder.decode, args=(audio,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert decoder.profile["calls"] == 4  # every thread decoded
+    assert most[0] == 1
