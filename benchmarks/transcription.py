@@ -292,6 +292,18 @@ def fmt(x: float, spec: str = ".2f") -> str:
     return "—" if x != x else format(x, spec)
 
 
+def key_values(pairs: list[str]) -> dict:
+    """``KEY=VALUE`` options; a value that reads as JSON (a number, list, true, null) is one."""
+    out = {}
+    for kv in pairs:
+        k, v = kv.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--files", default="call,jfk,stereo,synthetic")
@@ -302,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="channel option for the stream method (repeatable), e.g. interval=0.3")
+    ap.add_argument("--pipeline-option", action="append", default=[], metavar="KEY=VALUE",
+                    help="pipeline option for the stream methods (repeatable), e.g. budget_burst=20")
     args = ap.parse_args(argv)
 
     from assist.model import DEFAULT_CPU_THREADS, cpu_threads_for, load_model
@@ -309,13 +323,10 @@ def main(argv: list[str] | None = None) -> int:
 
     threads = args.threads or DEFAULT_CPU_THREADS
     model = load_model(cpu_threads=threads)
-    options = {}
-    for kv in args.option:
-        k, v = kv.split("=", 1)
-        options[k] = json.loads(v) if v[:1] in "0123456789-[{tf" else v
+    options, pipeline_options = key_values(args.option), key_values(args.pipeline_option)
     methods = {  # decoder, channel options, pipeline options
-        "stream": (lambda: WindowDecoder(model), options, {}),
-        "stream-uncapped": (lambda: WindowDecoder(model), options, {"cpu_budget": None}),
+        "stream": (lambda: WindowDecoder(model), options, pipeline_options),
+        "stream-uncapped": (lambda: WindowDecoder(model), options, {**pipeline_options, "cpu_budget": None}),
         "naive": (lambda: TranscribeDecoder(model), {"interval": 1.0, "first_pass": 1.0}, {"cpu_budget": None}),
     }
     chosen = [m for m in args.methods.split(",") if m]
