@@ -152,6 +152,27 @@ def test_eval_over_all_fixtures_meets_the_goals(eval_report, eval_events):
     assert status == (0 if report["passed"] else 1)
 
 
+def test_calls_replayed_side_by_side_get_the_events_they_get_alone(eval_events, tmp_path):
+    # eval_report replayed the fixtures on every core (--jobs defaults to one per core with the
+    # cost model); the shortest call again, alone, must give the same events, at the same times.
+    status = cli.main(["eval", str(FIXTURES / "08_friendly.flac"), "--json", "--no-progress",
+                       "--sim-time", "model", "--jobs", "1", "--events", str(tmp_path)])
+    assert status == 0
+    alone = (tmp_path / "08_friendly.jsonl").read_text().splitlines()
+    assert len(alone) > 100  # 589 events on 2026-12-07
+    assert alone == (eval_events / "08_friendly.jsonl").read_text().splitlines()
+
+
+def test_side_by_side_needs_the_cost_model(capsys):
+    assert cli.main(["eval", str(FIXTURES), "--jobs", "2", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--jobs 2 needs --sim-time model" in err
+    with pytest.raises(SystemExit) as exited:  # argparse's own error
+        cli.main(["eval", str(FIXTURES), "--jobs", "0"])
+    assert exited.value.code == 2
+    assert "--jobs: 0: must be a whole number of at least 1" in capsys.readouterr().err
+
+
 def test_the_friendly_call_gets_no_prompt_at_all(eval_report):
     _, report = eval_report
     friendly = next(f for f in report["fixtures"] if f["name"] == "08_friendly")

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assist.errors import AssistError
-from assist.transcription.cost import sim_time_arg
+from assist.transcription.cost import parse_sim_time, sim_time_arg
+
+if TYPE_CHECKING:
+    from assist.evaluation import Fixture, FixtureScore
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "audio_fixtures"
 
@@ -19,6 +25,30 @@ def _fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text}: must be between 0 and 1")
     return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be a whole number of at least 1")
+    return value
+
+
+def _jobs(args: argparse.Namespace, fixtures: int) -> int:
+    """How many calls replay at once: side by side only on the cost model's clock, since
+    process CPU time (and wall time) would count a neighbour's passes too."""
+    if args.rescore is not None:
+        return 1  # re-scoring saved events takes milliseconds
+    fixed = parse_sim_time(args.sim_time)[0] == "model"
+    if args.jobs is None:
+        return min(fixtures, os.cpu_count() or 1) if fixed else 1
+    if args.jobs > 1 and not fixed:
+        raise AssistError(f"--jobs {args.jobs} needs --sim-time model: with --sim-time "
+                          f"{args.sim_time} each call would be charged the others' passes")
+    return args.jobs
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +81,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="what each decoding pass costs on the simulated clock: cpu (this "
                         "machine's CPU time, the default), wall, or model[:SCALE] (a fixed cost "
                         "model: the same schedule, so the same prompts, on any machine)")
+    parser.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                        help="replay N calls side by side (default: one per core with --sim-time "
+                        "model, whose schedule no neighbour can change; else 1, since a CPU-time "
+                        "clock would charge each call the other's passes)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(func=run)
 
@@ -67,20 +101,29 @@ def run(args: argparse.Namespace) -> int:
     if not fixtures:
         raise AssistError("no fixtures to evaluate")
     pack = load_pack(args.rules or [default_rules_dir()])
+    jobs = _jobs(args, len(fixtures))
     model = None if args.rescore is not None else load_model(args.model)
-    scores = []
+
     with progress_bar(fixtures, enabled=not args.no_progress and args.rescore is None) as bar:
-        for fixture in fixtures:
+
+        def one(fixture: Fixture) -> FixtureScore:
             if args.rescore is not None:
                 result = rescore_events(fixture, args.rescore / f"{fixture.name}.jsonl", pack)
             else:
                 with bar.fixture(fixture) as advance:
                     result = run_fixture(fixture, model, pack, progress=advance,
-                                         keep_events=args.events is not None,
-                                         sim_time=args.sim_time)
-            if args.events is not None and args.rescore is None:
-                write_events(args.events / f"{fixture.name}.jsonl", result.events)
-            scores.append(score(fixture, result.prompts))
+                                         keep_events=args.events is not None, sim_time=args.sim_time)
+                if args.events is not None:
+                    write_events(args.events / f"{fixture.name}.jsonl", result.events)
+            return score(fixture, result.prompts)
+
+        if jobs == 1:
+            scores = [one(fixture) for fixture in fixtures]
+        else:
+            # Threads, one model: CTranslate2 decodes on its own workers (load_model gives it
+            # two) outside the GIL, and the cost model's clock is each pipeline's own.
+            with ThreadPoolExecutor(jobs) as pool:
+                scores = list(pool.map(one, fixtures))
     summary = summarize(scores)
     if args.json:
         json.dump(json_report(summary, args.min_recall, args.min_precision), sys.stdout, indent=1)
