@@ -1,11 +1,13 @@
-"""Shared helpers for benchmarks and eval: text normalisation, WER, word alignment, latency.
+"""Shared helpers for benchmarks, eval and tests: text normalisation, WER, word alignment,
+latency, and how fast this machine decodes.
 
-Pure Python/numpy, no model: ``from benchmarks._common import wer``.
+Pure Python/numpy, no model of its own: ``from benchmarks._common import wer``.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -109,3 +111,15 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 __all__ = ["TimedWord", "latencies", "match_words", "normalize_words", "percentile", "wer"]
+
+
+def window_ms(decoder, window: np.ndarray, runs: int = 9) -> float:
+    """Median CPU ms ``decoder.decode(window)`` takes over ``runs`` passes, after one that
+    warms up: how fast this machine is today, whatever the code around the decoder does."""
+    decoder.decode(window)
+    times = []
+    for _ in range(runs):
+        t0 = time.process_time()
+        decoder.decode(window)
+        times.append(time.process_time() - t0)
+    return 1000 * float(np.median(times))

@@ -58,7 +58,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import TimedWord, latencies, match_words, normalize_words, percentile, wer  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    TimedWord, latencies, match_words, normalize_words, percentile, wer, window_ms,
+)
 from assist.transcription.cost import sim_time_arg  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
@@ -263,13 +265,7 @@ def machine_speed(decoder) -> float:
     different days can be told apart from changes in the code.
     """
     _, channels = read_channels(FILES["jfk"])
-    window = channels[0][: 6 * 16000]
-    times = []
-    for _ in range(10):
-        t0 = time.process_time()
-        decoder.decode(window)
-        times.append(time.process_time() - t0)
-    return 1000 * float(np.median(times[1:]))  # the first one warms up
+    return window_ms(decoder, channels[0][: 6 * 16000])
 
 
 def cpu_name() -> str:

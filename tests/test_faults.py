@@ -25,6 +25,7 @@ from assist.model import load_model
 from assist.pipeline import Pipeline
 from assist.session_log import SessionLog, WavRecorder, read_log
 from assist.transcription.decoder import WindowDecoder
+from benchmarks._common import window_ms
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEVICES = [
@@ -155,14 +156,7 @@ def host_slowness(decoder: WindowDecoder, audio: np.ndarray) -> float:
 
     "Slow" and "quick again" are seconds a pass: on a host where an ordinary pass takes
     0.5 s (an AVX2 EPYC at 2 GHz), 0.9 s is not slow enough to be told from the ordinary."""
-    window = audio[: SAMPLE_RATE * 6]
-    decoder.decode(window)  # warm up
-    times = []
-    for _ in range(3):
-        t0 = time.process_time()
-        decoder.decode(window)
-        times.append(time.process_time() - t0)
-    return max(1.0, sorted(times)[1] / 0.2)
+    return max(1.0, window_ms(decoder, audio[: SAMPLE_RATE * 6], runs=3) / 200)
 
 
 def test_a_transcriber_slowed_on_purpose_skips_ahead_and_latency_stays_bounded(model, jfk, tmp_path):
