@@ -173,6 +173,18 @@ def test_side_by_side_needs_the_cost_model(capsys):
     assert "--jobs: 0: must be a whole number of at least 1" in capsys.readouterr().err
 
 
+def test_a_call_that_fails_beside_another_is_reported_at_once(tmp_path, capsys):
+    bad = tmp_path / "not_audio.flac"
+    bad.write_text("this is not audio\n")
+    status = cli.main(["eval", str(FIXTURES / "01_layoffs.flac"), str(bad), "--json", "--no-progress",
+                       "--sim-time", "model", "--jobs", "2", "--events", str(tmp_path / "events")])
+    assert status == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not_audio.flac" in err, err
+    # The call replaying beside it was stopped, not played to its end (99 s of audio).
+    assert not (tmp_path / "events" / "01_layoffs.jsonl").exists()
+
+
 def test_the_friendly_call_gets_no_prompt_at_all(eval_report):
     _, report = eval_report
     friendly = next(f for f in report["fixtures"] if f["name"] == "08_friendly")

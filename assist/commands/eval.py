@@ -7,7 +7,9 @@ import argparse
 import json
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,10 @@ def _fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text}: must be between 0 and 1")
     return value
+
+
+class _Stopped(Exception):
+    """Raised inside a call replaying beside one that failed (or on Ctrl-C), to end it."""
 
 
 def _positive(text: str) -> int:
@@ -49,6 +55,28 @@ def _jobs(args: argparse.Namespace, fixtures: int) -> int:
         raise AssistError(f"--jobs {args.jobs} needs --sim-time model: with --sim-time "
                           f"{args.sim_time} each call would be charged the others' passes")
     return args.jobs
+
+
+def _side_by_side(one: Callable[[Fixture], FixtureScore], fixtures: list[Fixture], jobs: int,
+                  stopping: threading.Event) -> list[FixtureScore]:
+    """``one`` over ``fixtures`` on ``jobs`` threads, scores in order. The first failure (or
+    Ctrl-C) is raised at once, with ``stopping`` set to end the calls still replaying.
+
+    Threads, one model: CTranslate2 decodes on its own workers (load_model gives it two)
+    outside the GIL, and the cost model's clock is each pipeline's own."""
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(one, fixture) for fixture in fixtures]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:  # the failure, not a neighbour that is still running
+                if future.done() and future.exception() is not None:
+                    raise future.exception()
+            return [future.result() for future in futures]
+        except BaseException:
+            stopping.set()
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -104,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
     jobs = _jobs(args, len(fixtures))
     model = None if args.rescore is not None else load_model(args.model)
 
+    # Set when a call fails or on Ctrl-C: calls replaying beside it end at their next event.
+    stopping = threading.Event()
+
     with progress_bar(fixtures, enabled=not args.no_progress and args.rescore is None) as bar:
 
         def one(fixture: Fixture) -> FixtureScore:
@@ -111,7 +142,13 @@ def run(args: argparse.Namespace) -> int:
                 result = rescore_events(fixture, args.rescore / f"{fixture.name}.jsonl", pack)
             else:
                 with bar.fixture(fixture) as advance:
-                    result = run_fixture(fixture, model, pack, progress=advance,
+
+                    def progress(done: float, total: float | None) -> None:
+                        if stopping.is_set():
+                            raise _Stopped
+                        advance(done, total)
+
+                    result = run_fixture(fixture, model, pack, progress=progress,
                                          keep_events=args.events is not None, sim_time=args.sim_time)
                 if args.events is not None:
                     write_events(args.events / f"{fixture.name}.jsonl", result.events)
@@ -120,10 +157,7 @@ def run(args: argparse.Namespace) -> int:
         if jobs == 1:
             scores = [one(fixture) for fixture in fixtures]
         else:
-            # Threads, one model: CTranslate2 decodes on its own workers (load_model gives it
-            # two) outside the GIL, and the cost model's clock is each pipeline's own.
-            with ThreadPoolExecutor(jobs) as pool:
-                scores = list(pool.map(one, fixtures))
+            scores = _side_by_side(one, fixtures, jobs, stopping)
     summary = summarize(scores)
     if args.json:
         json.dump(json_report(summary, args.min_recall, args.min_precision), sys.stdout, indent=1)
