@@ -110,9 +110,6 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
-__all__ = ["TimedWord", "latencies", "match_words", "normalize_words", "percentile", "wer"]
-
-
 def window_ms(decoder, window: np.ndarray, runs: int = 9) -> float:
     """Median CPU ms ``decoder.decode(window)`` takes over ``runs`` passes, after one that
     warms up: how fast this machine is today, whatever the code around the decoder does."""
@@ -123,3 +120,6 @@ def window_ms(decoder, window: np.ndarray, runs: int = 9) -> float:
         decoder.decode(window)
         times.append(time.process_time() - t0)
     return 1000 * float(np.median(times))
+
+
+__all__ = ["TimedWord", "latencies", "match_words", "normalize_words", "percentile", "wer", "window_ms"]
