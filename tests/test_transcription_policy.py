@@ -271,6 +271,20 @@ def test_a_sure_whole_word_commits_on_one_pass(sure_alone):
     assert committed_text(results) == ["we", "ordered", "twelve"]
 
 
+@pytest.mark.parametrize("likely", [0.5, 1.01])
+def test_a_likely_word_with_audio_after_it_commits_on_one_pass(likely):
+    # "ordered" (p 0.6) ends 0.9 s before the window's end: heard with what follows it, it
+    # commits on the first pass; "cases" (p 0.6) ends 0.4 s before it and waits for a
+    # second pass, as "ordered" does when only sure words may commit alone.
+    words = [("we", 1.0, 1.2, 0.95), ("ordered", 1.2, 1.5, 0.6), ("cases", 1.5, 2.0, 0.6),
+             ("twelve", 2.0, 2.3, 0.95)]
+    ch = ChannelTranscriber("rep", Hearing([(0.0, []), (2.4, words)]), first_pass=0.1, likely=likely)
+    results = drive(ch, 4.0, [(0.95, 3.4)], step=0.05)
+    heard = [r for _, r in results if r.committed or r.partial]
+    assert [normalize(w.text) for w in heard[0].committed] == (["we", "ordered"] if likely < 1 else ["we"])
+    assert committed_text(results) == ["we", "ordered", "cases", "twelve"]
+
+
 def test_a_held_last_word_is_let_go_while_noise_keeps_the_turn_open():
     # "...turn the car back off." then the VAD hears the line's noise for seconds: Whisper
     # keeps "off." as the last word, stretched to the window's end (measured: 7 s late).

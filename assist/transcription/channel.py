@@ -14,7 +14,9 @@ Policy:
   pass* decodes it every ``interval`` seconds of new speech; LocalAgreement-n commits the
   prefix the last n passes agree on, the rest is the partial.
 - A word Whisper is ``sure`` of and heard whole (not the last of the pass, ending before the
-  window's end) commits on one pass (``sure_alone``).
+  window's end) commits on one pass (``sure_alone``); so does a ``likely`` one heard with
+  ``heard_after`` seconds of the window after it (a word next to the window's end may merge
+  with a cut one: "you" + "r").
 - The window's end may cut the last word. Such a word does not vote in the agreement when
   it reaches the window's end unsure (``sure``) or trails off ("no..."): two passes heard
   "what you" of "what your country". A last word that ends a sentence ("extreme.") is also
@@ -91,6 +93,8 @@ class ChannelTranscriber:
         hold_for: float = 0.6,
         sure: float = 0.9,
         sure_alone: bool = True,
+        likely: float = 0.5,
+        heard_after: float = 0.6,
     ) -> None:
         self.speaker = speaker
         self.decoder = decoder
@@ -110,6 +114,8 @@ class ChannelTranscriber:
         self.hold_for = hold_for
         self.sure = sure
         self.sure_alone = sure_alone
+        self.likely = likely
+        self.heard_after = heard_after
         self._held: tuple[str, float, float] | None = None  # last word held: text, start, since
         self.voiced_until = 0.0  # call time: end of the last voiced VAD frame (set by the pipeline)
         self.timeline = SpeechTimeline()
@@ -295,7 +301,9 @@ class ChannelTranscriber:
         sure = 0
         while self.sure_alone and sure < len(fresh) - 1:
             w = fresh[sure]
-            if w.probability < self.sure or w.end > end - self.cut_margin:
+            sure_whole = w.probability >= self.sure and w.end <= end - self.cut_margin
+            likely_heard = w.probability >= self.likely and w.end <= end - self.heard_after
+            if not (sure_whole or likely_heard):
                 break
             sure += 1
         commit, self._guess = self._agreement.update(
