@@ -14,9 +14,9 @@ Policy:
   pass* decodes it every ``interval`` seconds of new speech; LocalAgreement-n commits the
   prefix the last n passes agree on, the rest is the partial.
 - A word Whisper is ``sure`` of and heard whole (not the last of the pass, ending before the
-  window's end) commits on one pass (``sure_alone``); so does a ``likely`` one heard with
-  ``heard_after`` seconds of the window after it (a word next to the window's end may merge
-  with a cut one: "you" + "r").
+  window's end) commits on one pass; so does a ``likely`` one heard with ``heard_after``
+  seconds of the window after it (a word next to the window's end may merge with a cut one:
+  "you" + "r"). ``sure_alone=False`` turns both off.
 - The window's end may cut the last word. Such a word does not vote in the agreement when
   it reaches the window's end unsure (``sure``) or trails off ("no..."): two passes heard
   "what you" of "what your country". A last word that ends a sentence ("extreme.") is also
@@ -297,7 +297,10 @@ class ChannelTranscriber:
         fragment = speech_goes_on and (last.endswith(TRAILING) or cut)
         # A word Whisper is sure of and heard whole (not the last, ending before the window's
         # end) needs no second pass: it would agree (measured on the call: p50 -0.05 s, WER
-        # the same; the synthetic call's +0.005).
+        # the same; the synthetic call's +0.005). Nor does a likely one with heard_after
+        # seconds of audio after it: on a slow host passes come a second apart (the call at
+        # model:4: p50 1.50 -> 1.35 s). Nearer the end it may merge with a cut last word
+        # ("what you are country" at 0.1 s, "what you your country" at 0.3 s).
         sure = 0
         while self.sure_alone and sure < len(fresh) - 1:
             w = fresh[sure]
