@@ -259,15 +259,17 @@ def test_a_last_word_cut_by_the_window_does_not_vote():
     assert committed_text(results) == ["what", "your", "country"]
 
 
-@pytest.mark.parametrize("sure_alone", [True, False])
-def test_a_sure_whole_word_commits_on_one_pass(sure_alone):
+@pytest.mark.parametrize("sure_alone, sure_margin, alone", [(True, 0.1, ["we"]), (False, 0.1, []), (True, 1.5, [])])
+def test_a_sure_whole_word_commits_on_one_pass(sure_alone, sure_margin, alone):
     # "we" (p 0.95) commits on the first pass that hears it; "ordered" (p 0.6) waits for a
-    # second pass; "twelve" is the pass's last word, which may be cut: it waits too.
+    # second pass; "twelve" is the pass's last word, which may be cut: it waits too. With
+    # sure_margin past the audio after "we", it waits for a second pass as well.
     words = [("we", 1.0, 1.2, 0.95), ("ordered", 1.2, 1.5, 0.6), ("twelve", 1.5, 1.8, 0.95)]
-    ch = ChannelTranscriber("rep", Hearing([(0.0, []), (1.9, words)]), first_pass=0.1, sure_alone=sure_alone)
+    ch = ChannelTranscriber("rep", Hearing([(0.0, []), (1.9, words)]), first_pass=0.1, sure_alone=sure_alone,
+                            sure_margin=sure_margin, likely=1.01)
     results = drive(ch, 3.0, [(0.95, 2.4)], step=0.05)
     heard = [r for _, r in results if r.committed or r.partial]
-    assert [normalize(w.text) for w in heard[0].committed] == (["we"] if sure_alone else [])
+    assert [normalize(w.text) for w in heard[0].committed] == alone
     assert committed_text(results) == ["we", "ordered", "twelve"]
 
 

@@ -13,10 +13,11 @@ Policy:
 - A window runs from an *anchor* to the timeline's end. While a turn is open, a *partial
   pass* decodes it every ``interval`` seconds of new speech; LocalAgreement-n commits the
   prefix the last n passes agree on, the rest is the partial.
-- A word Whisper is ``sure`` of and heard whole (not the last of the pass, ending before the
-  window's end) commits on one pass; so does a ``likely`` one heard with ``heard_after``
-  seconds of the window after it (a word next to the window's end may merge with a cut one:
-  "you" + "r"). ``sure_alone=False`` turns both off.
+- A word Whisper is ``sure`` of and heard whole (not the last of the pass, ending
+  ``sure_margin`` seconds before the window's end) commits on one pass; so does a
+  ``likely`` one heard with ``heard_after`` seconds of the window after it (a word next to
+  the window's end may merge with a cut one: "you" + "r"). ``sure_alone=False`` turns both
+  off.
 - The window's end may cut the last word. Such a word does not vote in the agreement when
   it reaches the window's end unsure (``sure``) or trails off ("no..."): two passes heard
   "what you" of "what your country". A last word that ends a sentence ("extreme.") is also
@@ -90,6 +91,7 @@ class ChannelTranscriber:
         token_rate: float = 6.0,
         token_slack: int = 6,
         cut_margin: float = 0.1,
+        sure_margin: float = 0.1,
         hold_for: float = 0.6,
         sure: float = 0.9,
         sure_alone: bool = True,
@@ -111,6 +113,7 @@ class ChannelTranscriber:
         self.token_rate = token_rate
         self.token_slack = token_slack
         self.cut_margin = cut_margin
+        self.sure_margin = sure_margin
         self.hold_for = hold_for
         self.sure = sure
         self.sure_alone = sure_alone
@@ -304,7 +307,7 @@ class ChannelTranscriber:
         sure = 0
         while self.sure_alone and sure < len(fresh) - 1:
             w = fresh[sure]
-            sure_whole = w.probability >= self.sure and w.end <= end - self.cut_margin
+            sure_whole = w.probability >= self.sure and w.end <= end - self.sure_margin
             likely_heard = w.probability >= self.likely and w.end <= end - self.heard_after
             if not (sure_whole or likely_heard):
                 break
