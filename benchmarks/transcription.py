@@ -34,7 +34,8 @@ shared with other work is what the pass would take alone (the model runs on one 
 ``wall`` charges elapsed time; ``model:SCALE`` charges a fixed cost per pass (window length
 and tokens, SCALE × the Intel machines' cost; ``assist.transcription.cost``) so that runs
 repeat exactly: compare two policy variants (``--option``) at four or more scales, not by
-one noisy run each (one policy's call WER spans 0.014-0.034 over scales 0.9-1.25). The ``cli`` row always charges CPU time.
+one noisy run each (one policy's call WER spans 0.014-0.034 over scales 0.9-1.25). The
+``cli`` row always charges CPU time.
 """
 
 from __future__ import annotations

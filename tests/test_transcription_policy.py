@@ -263,7 +263,8 @@ def test_a_last_word_cut_by_the_window_does_not_vote():
 def test_a_sure_whole_word_commits_on_one_pass(sure_alone, sure_margin, alone):
     # "we" (p 0.95) commits on the first pass that hears it; "ordered" (p 0.6) waits for a
     # second pass; "twelve" is the pass's last word, which may be cut: it waits too. With
-    # sure_margin past the audio after "we", it waits for a second pass as well.
+    # sure_margin past the audio after "we", it waits for a second pass as well. The likely
+    # rule is off, or it would commit "we" (0.7 s or more before the window's end) by itself.
     words = [("we", 1.0, 1.2, 0.95), ("ordered", 1.2, 1.5, 0.6), ("twelve", 1.5, 1.8, 0.95)]
     ch = ChannelTranscriber("rep", Hearing([(0.0, []), (1.9, words)]), first_pass=0.1, sure_alone=sure_alone,
                             sure_margin=sure_margin, likely=1.01)
