@@ -274,7 +274,7 @@ class Pipeline:
         t0 = self._cost()
         result = channel.run_pass()
         elapsed = self._cost() - t0
-        if result is not None:
+        if result is not None and result.window:  # (a final pass's tail let go decodes nothing)
             with self._stats_lock:  # the fast clock's lanes run passes at once
                 self.stats.passes += 1
                 self.stats.pass_seconds.append(elapsed)

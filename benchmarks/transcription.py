@@ -33,7 +33,7 @@ LocalAgreement-2, no governor.
 shared with other work is what the pass would take alone (the model runs on one thread);
 ``wall`` charges elapsed time; ``model:SCALE`` charges a fixed cost per pass (window length
 and tokens, SCALE × the Intel machines' cost; ``assist.transcription.cost``) so that runs
-repeat exactly: compare two policy variants (``--option``) at four or more scales, not by
+repeat exactly: compare two policy variants at four or more scales (``schedules.py``), not by
 one noisy run each (one policy's call WER spans 0.014-0.034 over scales 0.9-1.25). The
 ``cli`` row always charges CPU time.
 """
@@ -60,7 +60,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import (  # noqa: E402
-    TimedWord, latencies, match_words, normalize_words, percentile, wer, window_ms,
+    TimedWord, latencies, percentile, wer, window_ms,
 )
 from assist.transcription.cost import sim_time_arg  # noqa: E402
 
@@ -122,7 +122,6 @@ def synthetic_call(workdir: Path) -> tuple[Path, dict[str, str]]:
     if not shutil.which("flite") or not shutil.which("sox"):
         raise SystemExit("no audio_fixtures/*.json and no flite/sox to make a synthetic call")
     rate = 16_000
-    tracks: dict[str, list[np.ndarray]] = {"rep": [], "customer": []}
     t = 0.5
     placed = []
     for i, (speaker, voice, text) in enumerate(SYNTH_SCRIPT):
@@ -258,6 +257,50 @@ def offline(model, audio: np.ndarray) -> list[TimedWord]:
     return [TimedWord(w.word, w.start, w.end) for s in segments for w in (s.words or ())]
 
 
+@dataclass
+class BenchFile:
+    """One benchmark file with what its runs are scored against: the offline pass's timed
+    words per speaker (latency) and the reference text (WER)."""
+
+    label: str
+    path: Path
+    speakers: tuple[str, ...]
+    duration: float
+    ref_words: dict[str, list[TimedWord]]
+    reference_text: dict[str, str]
+    offline_wer: float
+
+    @classmethod
+    def load(cls, name: str, model, workdir: Path) -> BenchFile:
+        """``name`` is a key of FILES; the synthetic call is found or made in ``workdir``."""
+        if name == "synthetic":
+            path, refs = synthetic_call(workdir)
+        else:
+            path, refs = FILES[name], REFERENCES.get(FILES[name].name, {})
+        speakers, channels = read_channels(path)
+        duration = len(channels[0]) / 16000
+        ref_words = {s: offline(model, ch) for s, ch in zip(speakers, channels)}
+        reference_text = {s: refs.get(s) or " ".join(w.text for w in ref_words[s]) for s in speakers}
+        offline_wer = (wer(" ".join(reference_text[s] for s in speakers),
+                           " ".join(" ".join(w.text for w in ref_words[s]) for s in speakers))
+                       if refs else float("nan"))
+        label = f"{name} ({path.name}, {duration:.0f} s, {len(speakers)} ch)"
+        return cls(label, path, speakers, duration, ref_words, reference_text, offline_wer)
+
+    def score(self, run: Run) -> dict:
+        """WER (and offline's), committed and partial latency p50/p95, words matched."""
+        lat, part = [], []
+        for s in self.speakers:
+            lat += latencies(self.ref_words[s], run.words.get(s, []))
+            part += latencies(self.ref_words[s], run.first_seen.get(s, []))
+        stream_text = " ".join(" ".join(w.text for w in run.words.get(s, [])) for s in self.speakers)
+        ref_all = " ".join(self.reference_text[s] for s in self.speakers)
+        return {"wer": wer(ref_all, stream_text), "wer_offline": self.offline_wer,
+                "lat50": percentile(lat, 50), "lat95": percentile(lat, 95),
+                "part50": percentile(part, 50), "part95": percentile(part, 95),
+                "matched": len(lat), "words": sum(len(v) for v in run.words.values())}
+
+
 # -- the table -------------------------------------------------------------------------------
 def machine_speed(decoder) -> float:
     """CPU ms to decode jfk.flac's first 6 s (median of 9): how fast this machine is today.
@@ -331,38 +374,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.files.split(","):
-            if name == "synthetic":
-                path, refs = synthetic_call(Path(tmp))
-            else:
-                path, refs = FILES[name], REFERENCES.get(FILES[name].name, {})
-            speakers, channels = read_channels(path)
-            duration = len(channels[0]) / 16000
-            ref_words = {s: offline(model, ch) for s, ch in zip(speakers, channels)}
-            reference_text = {s: refs.get(s) or " ".join(w.text for w in ref_words[s]) for s in speakers}
-            offline_wer = (
-                wer(" ".join(reference_text[s] for s in speakers),
-                    " ".join(" ".join(w.text for w in ref_words[s]) for s in speakers))
-                if refs else float("nan")
-            )
-            label = f"{name} ({path.name}, {duration:.0f} s, {len(speakers)} ch)"
+            bench = BenchFile.load(name, model, Path(tmp))
+            path, duration, label = bench.path, bench.duration, bench.label
             for method in chosen:
                 if method == "cli":
                     run = run_cli(path)
                 else:
                     make, opts, pipe_opts = methods[method]
                     run = run_pipeline(path, make(), "simulated", args.sim_time, opts, **pipe_opts)
-                lat, part = [], []
-                for s in speakers:
-                    lat += latencies(ref_words[s], run.words.get(s, []))
-                    part += latencies(ref_words[s], run.first_seen.get(s, []))
-                stream_text = " ".join(" ".join(w.text for w in run.words.get(s, [])) for s in speakers)
-                ref_all = " ".join(reference_text[s] for s in speakers)
                 rows.append({
-                    "file": label, "method": method,
-                    "wer": wer(ref_all, stream_text), "wer_offline": offline_wer,
-                    "lat50": percentile(lat, 50), "lat95": percentile(lat, 95),
-                    "part50": percentile(part, 50), "part95": percentile(part, 95),
-                    "matched": len(lat), "words": sum(len(v) for v in run.words.values()),
+                    "file": label, "method": method, **bench.score(run),
                     "cpu": run.cpu / duration, "peak_mb": run.peak_mb,
                     "pass_ms": run.stats.get("pass_mean", float("nan")) * 1000,
                     "passes": run.stats.get("passes", "—"),
@@ -372,13 +393,10 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_fast:
                 fast_model = model if args.threads else load_model(cpu_threads=cpu_threads_for("fast"))
                 fast = run_pipeline(path, WindowDecoder(fast_model), "fast", "wall", {})
-                stream_text = " ".join(" ".join(w.text for w in fast.words.get(s, [])) for s in speakers)
                 rows.append({
-                    "file": label, "method": "fast clock",
-                    "wer": wer(" ".join(reference_text[s] for s in speakers), stream_text),
-                    "wer_offline": offline_wer, "lat50": float("nan"), "lat95": float("nan"),
+                    "file": label, "method": "fast clock", **bench.score(fast),
+                    "lat50": float("nan"), "lat95": float("nan"),
                     "part50": float("nan"), "part95": float("nan"), "matched": 0,
-                    "words": sum(len(v) for v in fast.words.values()),
                     "cpu": fast.cpu / duration, "peak_mb": fast.peak_mb,
                     "pass_ms": fast.stats["pass_mean"] * 1000, "passes": fast.stats["passes"],
                     "wall": fast.wall, "xrt": duration / fast.wall, "notices": fast.notices,

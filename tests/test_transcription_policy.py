@@ -307,6 +307,47 @@ def test_the_final_pass_keeps_a_soft_last_word_the_vad_missed():
     assert committed_text(results) == ["back", "off"]
 
 
+# The turn ends on "sort" (p 0.3), the last thing heard: the speaker may only have paused.
+SORT_TURN = [(0.0, []), (1.4, [("we", 1.0, 1.2, 0.95), ("sort", 1.25, 1.5, 0.3)])]
+SORTED_IT_OUT = [(1.95, [("we", 1.0, 1.2, 0.95), ("sorted", 1.25, 1.5, 0.8), ("it", 2.0, 2.2, 0.9),
+                        ("out", 2.3, 2.6, 0.9)])]
+
+
+@pytest.mark.parametrize("final_wait, heard", [(0.5, ["we", "sorted", "it", "out"]), (0.0, ["we", "sort", "it", "out"])])
+def test_a_final_pass_leaves_its_unsure_tail_to_a_turn_that_goes_on(final_wait, heard):
+    # The VAD ends the turn in a pause at 1.5 s and the speaker goes on at 1.9 s: the passes
+    # that hear what follows decide the unsure word, where the final pass would have
+    # committed its guess.
+    ch = ChannelTranscriber("rep", Hearing(SORT_TURN + SORTED_IT_OUT), first_pass=0.1, final_wait=final_wait)
+    results = drive(ch, 4.0, [(0.95, 1.5), (1.9, 2.7)], step=0.05)
+    assert committed_text(results) == heard
+
+
+def test_a_held_tail_commits_by_final_hold_even_while_passes_disagree():
+    # The speaker goes on, but the passes after it never agree on the held word: it commits
+    # as the latest of them heard it, final_hold after the VAD end, not at the next turn end.
+    flip = [(round(1.95 + 0.25 * i, 2), [("we", 1.0, 1.2, 0.95), ("sorted" if i % 2 else "sordid", 1.25, 1.5, 0.4),
+                                         ("it", 2.0, 2.2, 0.9)]) for i in range(8)]
+    ch = ChannelTranscriber("rep", Hearing(SORT_TURN + flip), first_pass=0.1, final_wait=0.5, final_hold=1.0)
+    results = drive(ch, 4.5, [(0.95, 1.5), (1.9, 3.6)], step=0.05)
+    at = {normalize(w.text): t for t, r in results for w in r.committed}
+    assert list(at)[0] == "we" and list(at)[1] in ("sorted", "sordid") and list(at)[2:] == ["it"]
+    assert at[list(at)[1]] < 1.5 + 1.0 + 0.1
+
+
+def test_an_unsure_tail_commits_when_the_speaker_does_not_go_on():
+    ch = ChannelTranscriber("rep", Hearing(SORT_TURN), first_pass=0.1, final_wait=0.5)
+    results = drive(ch, 4.0, [(0.95, 1.5)], step=0.05)
+    at = {normalize(w.text): t for t, r in results for w in r.committed}
+    assert list(at) == ["we", "sort"]
+    assert at["we"] < 1.8 and 2.0 <= at["sort"] < 2.1  # the VAD end + final_wait
+    assert not ch.busy and results[-1][1].kind == "final" and results[-1][1].partial == []
+    # the end of the stream does not wait
+    ch = ChannelTranscriber("rep", Hearing(SORT_TURN), first_pass=0.1, final_wait=0.5)
+    results = drive(ch, 1.8, [(0.95, 1.5)], step=0.05, finish=True)
+    assert committed_text(results) == ["we", "sort"]
+
+
 def test_no_interim_pass_while_nothing_new_is_voiced():
     dec = ScriptDecoder(SCRIPT)
     ch = ChannelTranscriber("rep", dec)

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer
 from ui_support import ManualClock, call_events
 
-from assist.events import CallEnd, Dismiss, Event, Prompt, Tick, Word
+from assist.events import CallEnd, Dismiss, Prompt, Tick, Word
 from assist.rules import Engine, RulePack, load_pack
 from assist.ui.app import AssistApp, ScorecardScreen
 from assist.ui.feed import EventFeed

@@ -25,6 +25,13 @@ Policy:
 - At a turn's end a *final pass* decodes the window up to the VAD end and commits the rest;
   word ends are clamped to the VAD end (Whisper stretches the last word into the silence).
   The window stays open across turns: the next turn is heard after this one.
+- The VAD's turn end is often a pause the speaker goes on from. With ``final_wait`` > 0
+  (off by default: measured within the schedule noise), the final pass's words from the
+  first one under ``likely`` on are *held*: if the speaker has not gone on
+  ``final_wait`` seconds after the VAD end, they commit as that pass heard them; if they
+  have, the next passes hear them with what follows (the final pass's words one vote), and
+  what is still uncommitted ``final_hold`` seconds after the VAD end commits as the latest
+  pass heard it.
 - Once the window is longer than ``max_window`` seconds, the anchor moves to a pause after a
   committed word (a sentence end if there is one) at least ``keep`` seconds before the
   window's end: the next words are heard after that much of what came before. A window
@@ -58,13 +65,34 @@ SENTENCE_END = (".", "?", "!")
 
 
 @dataclass
+class _HeldTail:
+    """A final pass's unsure words, waiting to hear whether the speaker goes on.
+
+    They commit as that pass heard them at ``wait_until`` (call time) if the speaker has
+    not gone on; if they have, the next passes hear them with what follows, this pass's
+    words one vote in the agreement, and whatever of them is still uncommitted at
+    ``hold_until`` commits as the latest pass heard it.
+    """
+
+    words: list[DecodedWord]  # speech time
+    limit: float  # the VAD end, speech time
+    wait_until: float
+    hold_until: float
+    resumed: bool = False
+
+    @property
+    def due(self) -> float:
+        return self.hold_until if self.resumed else self.wait_until
+
+
+@dataclass
 class PassResult:
     """What one pass produced, in call time; the pipeline stamps it with ``at``."""
 
     kind: str  # "partial" | "final" | "overflow"
     committed: list[DecodedWord]
     partial: list[DecodedWord]
-    window: float = 0.0  # seconds of audio decoded
+    window: float = 0.0  # seconds of audio decoded (0: none, a held tail let go)
     rejected: str = ""
 
 
@@ -97,6 +125,8 @@ class ChannelTranscriber:
         sure_alone: bool = True,
         likely: float = 0.5,
         heard_after: float = 0.6,
+        final_wait: float = 0.0,
+        final_hold: float = 1.0,
     ) -> None:
         self.speaker = speaker
         self.decoder = decoder
@@ -119,6 +149,9 @@ class ChannelTranscriber:
         self.sure_alone = sure_alone
         self.likely = likely
         self.heard_after = heard_after
+        self.final_wait = final_wait
+        self.final_hold = final_hold
+        self._pending: _HeldTail | None = None
         self._held: tuple[str, float, float] | None = None  # last word held: text, start, since
         self.voiced_until = 0.0  # call time: end of the last voiced VAD frame (set by the pipeline)
         self.timeline = SpeechTimeline()
@@ -162,6 +195,8 @@ class ChannelTranscriber:
         timeline."""
         if self._open is not None:
             return
+        if self._pending is not None:
+            self._pending.resumed = True  # the next passes hear the tail with what follows
         recent = self._recent
         start = max(int(round((time - self.pad) * SAMPLE_RATE)), recent.first,
                     int(round(self.timeline.call_end * SAMPLE_RATE)))
@@ -189,6 +224,8 @@ class ChannelTranscriber:
         if self._waiting_end is not None:
             self._finals.append((self.timeline.end, self._waiting_end))
             self._waiting_end = None
+        if self._pending is not None:
+            self._pending.wait_until = self._pending.hold_until = float("-inf")
 
     @property
     def speaking(self) -> bool:
@@ -197,7 +234,8 @@ class ChannelTranscriber:
     @property
     def busy(self) -> bool:
         """A turn open or awaiting its final pass."""
-        return self._open is not None or bool(self._finals) or self._waiting_end is not None
+        return (self._open is not None or bool(self._finals) or self._waiting_end is not None
+                or self._pending is not None)
 
     # -- scheduling -------------------------------------------------------------------------
     def due(self) -> tuple[int, float] | None:
@@ -208,6 +246,8 @@ class ChannelTranscriber:
         """
         if self._finals:
             return (0, self.timeline.to_call(self._finals[0][1]))
+        if self._pending is not None and self.audio_time >= self._pending.due:
+            return (0, self.timeline.to_call(self._pending.limit))
         if self.timeline.end - self._anchor >= self.overflow_window:
             return (1, self.timeline.to_call(self._anchor))
         if not self.partial_passes or self._open is None:
@@ -227,6 +267,8 @@ class ChannelTranscriber:
             return None
         self.passes += 1
         if due[0] == 0:
+            if not self._finals:
+                return self._let_go()
             return self._final(*self._finals.popleft())
         if due[0] == 1:
             return self._overflow()
@@ -315,6 +357,8 @@ class ChannelTranscriber:
         commit, self._guess = self._agreement.update(
             fresh, hold_last=hold, last_votes=not fragment, sure_prefix=sure)
         committed = self._commit(commit)
+        if self._pending is not None and not any(w.start < self._pending.limit for w in self._guess):
+            self._pending = None  # the passes that heard what follows have committed it
         self._trim()
         return PassResult("partial", committed, self._in_call_time(self._guess), seconds, rejected)
 
@@ -346,11 +390,40 @@ class ChannelTranscriber:
         fresh, rejected, seconds = self._decode(end)
         # The VAD may end a turn before a soft last word ("off." 0.1 s after its end): keep
         # every word that starts inside the window.
-        committed = self._commit([w for w in fresh if w.start < end - 0.05], limit=limit)
+        heard = [w for w in fresh if w.start < end - 0.05]
+        # The VAD ends a turn after 0.25 s of silence, often a pause the speaker goes on
+        # from, and the words Whisper is unsure of there are the ones what follows decides.
+        # From the first one under `likely` on, they wait (see _HeldTail).
+        unsure = len(heard)
+        if self.final_wait > 0 and self.partial_passes:
+            unsure = next((i for i, w in enumerate(heard) if w.probability < self.likely), unsure)
+        committed = self._commit(heard[:unsure], limit=limit)
+        self._guess = held = heard[unsure:]
         self._agreement.reset()
-        self._guess = []
         self._trim()
+        self._pending = None
+        if held:
+            at = self.timeline.to_call(limit)
+            self._pending = _HeldTail(held, limit, at + self.final_wait, at + self.final_hold)
+            self._agreement.history = [list(held)]  # this pass's words are one vote
+            return PassResult("partial", committed, self._in_call_time(held), seconds, rejected)
         return PassResult("final", committed, [], seconds, rejected)
+
+    def _let_go(self) -> PassResult:
+        """A held tail's time is up: it commits as the latest pass heard it."""
+        tail, self._pending = self._pending, None
+        if not tail.resumed:
+            committed = self._commit(tail.words, limit=tail.limit)
+            self._agreement.reset()
+            self._guess = []
+            self._trim()
+            return PassResult("final", committed, [], 0.0)
+        k = sum(1 for w in self._guess if w.start < tail.limit)
+        committed = self._commit(self._guess[:k])
+        self._guess = self._guess[k:]
+        self._agreement.history = [h[k:] for h in self._agreement.history]
+        self._trim()
+        return PassResult("partial", committed, self._in_call_time(self._guess), 0.0)
 
     def _trim(self, force: bool = False) -> bool:
         """Start the window later, in a pause after a committed word; True if it moved.
