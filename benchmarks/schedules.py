@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             scores = iter(list(pool.map(run, jobs)))
 
-    print(f"\nsimulated clock on the cost model; each cell WER / commit p50 / p95 (s); variants "
+    print("\nsimulated clock on the cost model; each cell WER / commit p50 / p95 (s); variants "
           + "; ".join(f"{name}: {options or 'the defaults'}" for name, options in variants))
     for bench in files:
         table = {name: [next(scores) for _ in scales] for name, _ in variants}

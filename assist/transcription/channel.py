@@ -26,12 +26,12 @@ Policy:
   word ends are clamped to the VAD end (Whisper stretches the last word into the silence).
   The window stays open across turns: the next turn is heard after this one.
 - The VAD's turn end is often a pause the speaker goes on from. With ``final_wait`` > 0
-  (off by default until the eval tests confirm it: docs/transcription.md), the final pass's words from the
-  first one under ``likely`` on are *held*: if the speaker has not gone on
-  ``final_wait`` seconds after the VAD end, they commit as that pass heard them; if they
-  have, the next passes hear them with what follows (the final pass's words one vote), and
-  what is still uncommitted ``final_hold`` seconds after the VAD end commits as the latest
-  pass heard it.
+  (off by default until the eval tests confirm it: docs/transcription.md), the final
+  pass's words from the first one under ``likely`` on are *held*: if the speaker has not
+  gone on ``final_wait`` seconds after the VAD end, they commit as that pass heard them; if
+  they have, the next passes hear them with what follows (the final pass's words one
+  vote), and what is still uncommitted ``final_hold`` seconds after the VAD end commits as
+  the latest pass heard it.
 - Once the window is longer than ``max_window`` seconds, the anchor moves to a pause after a
   committed word (a sentence end if there is one) at least ``keep`` seconds before the
   window's end: the next words are heard after that much of what came before. A window
